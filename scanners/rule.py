@@ -1,0 +1,35 @@
+"""What a detection rule is: a declaration, not code.
+
+Invariants every rule keeps (the engine and the tests rely on them):
+- `pattern` is Python `re` syntax without lookarounds or backreferences, so the same
+  pattern also compiles in a multi-pattern engine (hyperscan) for the one-pass prefilter.
+- The secret is the named group `secret` when present, else the whole match; findings and
+  redactions cover exactly that span.
+- `keywords` are lowercase literals, and every match contains at least one of them
+  (case-insensitively): the pure-Python fallback prefilters lines on them.
+- `id` is stable once published: baselines and suppressions refer to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    pattern: str
+    keywords: tuple[str, ...]
+    # Minimum Shannon entropy (bits per character) of the secret; 0 disables the check.
+    min_entropy: float = 0.0
+    # Extra check on the secret text (checksums, structure); False drops the candidate.
+    validate: Callable[[str], bool] | None = None
+    # The match may span lines (PEM blocks); redacted as one block.
+    multiline: bool = False
+    # Case-insensitive pattern.
+    ignore_case: bool = False
+    # Skip the generic placeholder/example filters (for formats that are never placeholders).
+    skip_filters: bool = False
+    tags: tuple[str, ...] = field(default_factory=tuple)

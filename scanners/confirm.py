@@ -1,0 +1,49 @@
+"""Second stage of matching: given text a rule may match, return the confirmed secret spans.
+
+The engine's first stage (a multi-pattern prefilter) only says which rules may match where;
+this module applies the rule exactly: its regex, the `secret` group, entropy, the rule's own
+validator and, unless the rule opts out, the placeholder/example filters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+
+from scanners.rule import Rule
+
+
+@lru_cache(maxsize=None)
+def compiled(rule: Rule) -> re.Pattern[str]:
+    flags = re.IGNORECASE if rule.ignore_case else 0
+    if rule.multiline:
+        flags |= re.DOTALL
+    return re.compile(rule.pattern, flags)
+
+
+def shannon_entropy(text: str) -> float:
+    if not text:
+        return 0.0
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def secret_spans(rule: Rule, text: str) -> list[tuple[int, int]]:
+    """Spans (start, end exclusive) of the secrets `rule` confirms in `text`."""
+    spans: list[tuple[int, int]] = []
+    for match in compiled(rule).finditer(text):
+        if "secret" in match.re.groupindex and match.group("secret") is not None:
+            start, end = match.span("secret")
+        else:
+            start, end = match.span()
+        value = text[start:end]
+        if not value:
+            continue
+        if rule.min_entropy and shannon_entropy(value) < rule.min_entropy:
+            continue
+        if rule.validate is not None and not rule.validate(value):
+            continue
+        spans.append((start, end))
+    return spans

@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # PostgreSQL server binaries for the store and dynamic-credential tests (Debian package).
+# sudo only when not root; `env` because sudo drops DEBIAN_FRONTEND from the environment.
 postgres:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-	  { (command -v sudo >/dev/null && SUDO=sudo || SUDO=; \
-	     $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql); }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; }
 
 demo: venv
 	$(BIN)/python -m demo

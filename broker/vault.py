@@ -1,0 +1,144 @@
+"""OpenBao edge: a narrow ``VaultBackend`` over aiohttp.
+
+Invariants: the broker's own token is read once from a file and held as a ``Secret``; no token
+ever appears in a log line or error message; aiohttp errors and 5xx answers become
+VaultUnavailable, other refusals VaultRejected. Session tokens are ordinary (non-orphan)
+service tokens, children of the broker's token, so revoking a session token also revokes
+anything obtained through it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+
+from broker import errors
+from broker.wire import Secret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: Secret
+    accessor: str
+    ttl_s: int
+    policies: tuple[str, ...]
+
+
+class VaultBackend(Protocol):
+    async def create_token(
+        self,
+        policies: tuple[str, ...],
+        ttl_s: int,
+        no_default_policy: bool,
+        metadata: dict[str, str],
+        display_name: str,
+    ) -> IssuedToken: ...
+
+    async def revoke_accessor(self, accessor: str) -> None: ...
+
+    async def lookup_accessor(self, accessor: str) -> dict[str, Any] | None: ...
+
+    async def health(self) -> bool: ...
+
+
+def read_token_file(path: Path) -> Secret:
+    try:
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise errors.ConfigError([("vault.token_file", f"cannot read: {exc.strerror}")]) from exc
+    if not value:
+        raise errors.ConfigError([("vault.token_file", "file is empty")])
+    return Secret(value)
+
+
+class OpenBaoBackend:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        addr: str,
+        token: Secret,
+        token_role: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self._http = http
+        self._addr = addr.rstrip("/")
+        self._token = token
+        self._role = token_role
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def create_token(
+        self,
+        policies: tuple[str, ...],
+        ttl_s: int,
+        no_default_policy: bool,
+        metadata: dict[str, str],
+        display_name: str,
+    ) -> IssuedToken:
+        path = "auth/token/create" + (f"/{self._role}" if self._role else "")
+        body = {
+            "policies": list(policies),
+            "ttl": f"{ttl_s}s",
+            # Caps the token below the rule's TTL even if renewed.
+            "explicit_max_ttl": f"{ttl_s}s",
+            "no_default_policy": no_default_policy,
+            "renewable": False,
+            "meta": metadata,
+            "display_name": display_name,
+        }
+        answer = await self._call("POST", path, body)
+        auth = answer.get("auth") if isinstance(answer, dict) else None
+        if not isinstance(auth, dict) or not isinstance(auth.get("client_token"), str):
+            raise errors.VaultRejected("OpenBao answered token create without a token")
+        return IssuedToken(
+            token=Secret(auth["client_token"]),
+            accessor=str(auth.get("accessor", "")),
+            ttl_s=int(auth.get("lease_duration", ttl_s)),
+            policies=tuple(auth.get("policies") or ()),
+        )
+
+    async def revoke_accessor(self, accessor: str) -> None:
+        # An accessor that is already gone (expired, revoked) answers 200 with a warning.
+        await self._call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+
+    async def lookup_accessor(self, accessor: str) -> dict[str, Any] | None:
+        try:
+            answer = await self._call("POST", "auth/token/lookup-accessor", {"accessor": accessor})
+        except errors.VaultRejected:
+            return None
+        data = answer.get("data") if isinstance(answer, dict) else None
+        return data if isinstance(data, dict) else None
+
+    async def health(self) -> bool:
+        try:
+            async with self._http.get(f"{self._addr}/v1/sys/health", timeout=self._timeout) as resp:
+                return resp.status == 200
+        except (TimeoutError, aiohttp.ClientError):
+            return False
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        url = f"{self._addr}/v1/{path}"
+        headers = {"X-Vault-Token": self._token.reveal(), "X-Vault-Request": "true"}
+        try:
+            async with self._http.request(
+                method, url, json=body, headers=headers, timeout=self._timeout
+            ) as resp:
+                status = resp.status
+                payload = await resp.json(content_type=None) if status != 204 else None
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            log.warning("OpenBao %s %s failed: %s", method, path, type(exc).__name__)
+            raise errors.VaultUnavailable() from exc
+        if status >= 500:
+            log.warning("OpenBao %s %s answered %d", method, path, status)
+            raise errors.VaultUnavailable()
+        if status >= 400:
+            # OpenBao's own messages name policies and paths, never tokens; log them for operators.
+            reasons = payload.get("errors") if isinstance(payload, dict) else None
+            log.warning("OpenBao %s %s answered %d: %s", method, path, status, reasons)
+            raise errors.VaultRejected()
+        return payload

@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from broker.errors import BrokerError
+
 POLICY_PREFIX = "sluice-session-"
 DEFAULT_MAX_VALUE_LEN = 128
 
@@ -28,23 +30,16 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,96}")
 
 
-class AclError(Exception):
-    """Base of this module's errors; joins ``broker.errors`` when integrated."""
+class AclError(BrokerError):
+    """Base of this module's errors (part of the ``broker.errors`` tree)."""
 
     code = "acl_error"
     status = 500
     default_message = "per-session policy could not be rendered"
 
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
-
     @property
     def http_status(self) -> int:
         return self.status
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
 class UnsafeClaimValue(AclError):

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
-from broker import errors, handlers
-from broker.app_keys import BACKEND, CLOCK, ISSUERS, KEYS, RULES, SETTINGS, STORE
-from broker.jwks import KeyCache
+from broker import errors, exchange, guard, handlers, session_routes
+from broker.app_keys import BACKEND, CLOCK, ISSUERS, RULES, SETTINGS, STORE
 from broker.reaper import reaper_ctx
 from broker.settings import Settings
-from broker.store import SessionStore, SqliteStore
+from broker.store import SessionStore, open_store
 from broker.vault import OpenBaoBackend, VaultBackend
 from broker.wire import HEALTH_PATH, SESSIONS_PATH, ErrorBody, Secret
 
@@ -35,7 +34,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except errors.BrokerError as exc:
         if exc.status >= 500:
             log.warning("%s %s -> %s", request.method, request.path, exc.code)
-        return error_response(exc.code, exc.message, exc.status)
+        response = error_response(exc.code, exc.message, exc.status)
+        if isinstance(exc, errors.TooManyRequests):
+            response.headers.update(exc.headers)  # Retry-After
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -61,22 +63,19 @@ def make_app(
     app[ISSUERS] = {cfg.issuer: cfg for cfg in settings.issuers}
     app[RULES] = settings.rules
 
-    async def issuer_keys(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as http:
-            app[KEYS] = KeyCache(http, clock, settings.http_timeout_s, settings.jwks_min_refresh_s)
-            yield
-
-    app.cleanup_ctx.append(issuer_keys)
+    guard.install(app, settings, clock)  # key cache, audit, metrics, rate limits: first up, last down
+    exchange.setup(app)
     app.cleanup_ctx.append(reaper_ctx(settings.reap_interval_s))
     app.router.add_post(SESSIONS_PATH, handlers.create_session)
     app.router.add_delete(SESSIONS_PATH + "/{session_id}", handlers.delete_session)
+    app.router.add_post(SESSIONS_PATH + "/{session_id}/heartbeat", session_routes.heartbeat)
     app.router.add_get(HEALTH_PATH, handlers.healthz)
     return app
 
 
 async def build_app(settings: Settings, token: Secret) -> web.Application:
-    """The production wiring: OpenBao over HTTP, SQLite store, wall clock."""
-    store = SqliteStore(settings.sqlite_path)
+    """The production wiring: OpenBao over HTTP, SQLite or PostgreSQL store, wall clock."""
+    store = await open_store(settings.store_location)
     http = aiohttp.ClientSession()
     backend = OpenBaoBackend(
         http, settings.vault.addr, token, settings.vault.token_role, settings.vault.timeout_s

@@ -6,9 +6,12 @@ from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
+from broker.audit_sink import AuditSink
 from broker.claims import IssuerConfig
 from broker.jwks import KeyCache
+from broker.metrics import BrokerMetrics
 from broker.policy import Rule
+from broker.ratelimit import RateLimiter
 from broker.settings import Settings
 from broker.store import SessionStore
 from broker.vault import VaultBackend
@@ -20,3 +23,6 @@ CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 ISSUERS: web.AppKey[Mapping[str, IssuerConfig]] = web.AppKey("issuers")
 RULES: web.AppKey[tuple[Rule, ...]] = web.AppKey("rules")
 KEYS: web.AppKey[KeyCache] = web.AppKey("keys")
+AUDIT: web.AppKey[AuditSink] = web.AppKey("audit")  # absent when no audit.path is configured
+METRICS: web.AppKey[BrokerMetrics] = web.AppKey("metrics")
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")

@@ -12,7 +12,10 @@ import click
 from aiohttp import web
 
 from broker import settings as settings_mod
+from broker.audit_cli import audit_verify
+from broker.config_marks import describe
 from broker.errors import ConfigError
+from broker.explain import explain
 
 log = logging.getLogger("broker")
 
@@ -59,7 +62,15 @@ def serve(config_path: Path | None, host: str | None, port: int | None, log_leve
         app = build_app(cfg, token)
     except ConfigError as exc:
         for where, why in exc.problems:
-            click.echo(f"config error: {where}: {why}", err=True)
+            click.echo(f"config error: {describe(where, why)}", err=True)
         sys.exit(2)
     log.info("broker listening on http://%s:%d", cfg.host, cfg.port)
-    web.run_app(app, host=cfg.host, port=cfg.port, print=None, handle_signals=True)
+    from broker.exchange import HEADER_LIMITS  # tokens up to max_token_bytes fit a header
+
+    web.run_app(
+        app, host=cfg.host, port=cfg.port, print=None, handle_signals=True, **HEADER_LIMITS
+    )
+
+
+broker.add_command(explain)
+broker.add_command(audit_verify)

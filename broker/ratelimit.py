@@ -19,27 +19,9 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from broker.errors import RateLimited
 
-class RateLimited(Exception):
-    """429 with ``Retry-After``; joins ``broker.errors`` when integrated."""
-
-    code = "rate_limited"
-    status = 429
-
-    def __init__(self, scope: str, retry_after_s: float) -> None:
-        self.scope = scope
-        self.retry_after_s = retry_after_s
-        self.message = f"too many requests ({scope} limit); retry after {self.retry_after}s"
-        super().__init__(self.message)
-
-    @property
-    def http_status(self) -> int:
-        return self.status
-
-    @property
-    def retry_after(self) -> int:
-        """Whole seconds for the ``Retry-After`` header (never 0 for a refusal)."""
-        return max(1, math.ceil(self.retry_after_s))
+__all__ = ["BucketSpec", "Decision", "RateLimited", "RateLimiter"]
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,19 @@ from typing import Any
 
 import yaml
 
-from broker.claims import DEFAULT_ALGORITHMS, IssuerConfig
+from broker import config_marks
+from broker.claims import IssuerConfig
 from broker.errors import ConfigError
 from broker.policy import Rule
+from broker.policy_load import load_rules
+from broker.settings_identity import IdentitySettings, identity_settings, issuer_configs
+from broker.settings_sessions import (
+    AdminSettings,
+    SessionSettings,
+    admin_settings,
+    session_settings,
+    store_location,
+)
 
 ENV_KEYS = {
     "SLUICE_BROKER_HOST": ("listen", "host"),
@@ -27,6 +37,8 @@ ENV_KEYS = {
     "SLUICE_VAULT_TOKEN_FILE": ("vault", "token_file"),
     "SLUICE_VAULT_TOKEN_ROLE": ("vault", "token_role"),
     "SLUICE_STORE_PATH": ("store", "sqlite_path"),
+    "SLUICE_STORE_DSN": ("store", "dsn"),
+    "SLUICE_ADMIN_TOKEN_FILE": ("admin", "token_file"),
 }
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
@@ -52,6 +64,14 @@ class Settings:
     http_timeout_s: float = 5.0  # issuer discovery/JWKS fetches
     jwks_min_refresh_s: float = 10.0  # at most one refetch per issuer per interval on unknown kid
     reap_interval_s: float = 30.0  # expire/retry-ending pass of the session table
+    store_dsn: str | None = None  # postgresql://... (no password); else sqlite_path is used
+    sessions: SessionSettings = SessionSettings()
+    admin: AdminSettings = AdminSettings()
+    identity: IdentitySettings = field(default_factory=IdentitySettings)  # token, audit, limits
+
+    @property
+    def store_location(self) -> str:
+        return self.store_dsn or str(self.sqlite_path)
 
 
 def parse_duration(value: object) -> int:
@@ -74,9 +94,11 @@ def load(
     """Merge file, environment and flag overrides (``{"listen.port": 8081}``) into Settings."""
     problems: list[tuple[str, str]] = []
     raw: dict[str, Any] = {}
+    text = ""
     if path is not None:
         try:
-            loaded = yaml.safe_load(path.read_text())
+            text = path.read_text()
+            loaded = yaml.safe_load(text)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError([(str(path), f"cannot read: {type(exc).__name__}")]) from exc
         if loaded is not None and not isinstance(loaded, dict):
@@ -88,9 +110,13 @@ def load(
     for dotted, value in (overrides or {}).items():
         section, key = dotted.split(".", 1)
         raw.setdefault(section, {})[key] = value
+    if path is not None and isinstance(raw.get("policy_file"), str):
+        raw["policy_file"] = str(path.parent / raw["policy_file"])  # relative to the config
     settings = _build(raw, problems)
     if problems or settings is None:
-        raise ConfigError(problems)
+        # Each problem gets the file:line of its field (or of the nearest enclosing one).
+        where = str(path) if path is not None else "<config>"
+        raise ConfigError(config_marks.locate(problems, config_marks.line_index(text), where))
     return settings
 
 
@@ -125,12 +151,14 @@ def _build(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> Settings 
         problems.append(("vault.token_role", "must be a token role name"))
     timeout = _float(vault.get("timeout_s", 5.0), "vault.timeout_s", problems)
 
-    sqlite_path = store.get("sqlite_path")
-    if not isinstance(sqlite_path, str) or not sqlite_path:
-        problems.append(("store.sqlite_path", "required"))
+    location = store_location(store, problems)
+    sqlite_path = store.get("sqlite_path") or ""
+    sessions = session_settings(raw.get("sessions"), problems)
+    admin = admin_settings(raw.get("admin"), problems)
 
-    issuers = tuple(_issuers(raw.get("issuers"), problems))
-    rules = tuple(_rules(raw.get("rules"), {i.issuer for i in issuers}, problems))
+    issuers = tuple(issuer_configs(raw.get("issuers"), problems))
+    rules = tuple(load_rules(raw, issuers, problems))
+    identity = identity_settings(raw, problems)
     if problems:
         return None
     return Settings(
@@ -150,6 +178,10 @@ def _build(raw: Mapping[str, Any], problems: list[tuple[str, str]]) -> Settings 
             raw.get("jwks_min_refresh_s", 10.0), "jwks_min_refresh_s", problems
         ),
         reap_interval_s=_float(raw.get("reap_interval_s", 30.0), "reap_interval_s", problems),
+        store_dsn=location if location and location.startswith("postgres") else None,
+        sessions=sessions,
+        admin=admin,
+        identity=identity,
     )
 
 
@@ -173,93 +205,3 @@ def _float(value: Any, where: str, problems: list[tuple[str, str]]) -> float:
     if number <= 0:
         problems.append((where, "must be positive"))
     return number
-
-
-def _strings(value: Any) -> tuple[str, ...] | None:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
-        return tuple(value)
-    return None
-
-
-def _issuers(value: Any, problems: list[tuple[str, str]]) -> list[IssuerConfig]:
-    if not isinstance(value, list) or not value:
-        problems.append(("issuers", "required: a non-empty list"))
-        return []
-    out = []
-    for i, item in enumerate(value):
-        where = f"issuers[{i}]"
-        if not isinstance(item, dict):
-            problems.append((where, "must be a mapping"))
-            continue
-        iss = item.get("issuer")
-        auds = _strings(item.get("audiences"))
-        algs = _strings(item.get("algorithms", list(DEFAULT_ALGORITHMS)))
-        if not isinstance(iss, str) or not iss.startswith(("http://", "https://")):
-            problems.append((f"{where}.issuer", "required, an http(s) URL"))
-        if auds is None:
-            problems.append((f"{where}.audiences", "required: one or more strings"))
-        if algs is None or any(a.startswith("HS") or a == "none" for a in algs):
-            problems.append((f"{where}.algorithms", "asymmetric algorithms only (RS*, ES*, PS*)"))
-        leeway = _float(item.get("leeway_s", 30), f"{where}.leeway_s", problems)
-        if isinstance(iss, str) and auds and algs:
-            out.append(
-                IssuerConfig(
-                    issuer=iss,
-                    audiences=auds,
-                    discovery_url=item.get("discovery_url"),
-                    jwks_url=item.get("jwks_url"),
-                    algorithms=algs,
-                    leeway_s=leeway,
-                )
-            )
-    return out
-
-
-def _rules(value: Any, issuers: set[str], problems: list[tuple[str, str]]) -> list[Rule]:
-    if not isinstance(value, list) or not value:
-        problems.append(("rules", "required: a non-empty list"))
-        return []
-    out = []
-    for i, item in enumerate(value):
-        where = f"rules[{i}]"
-        if not isinstance(item, dict):
-            problems.append((where, "must be a mapping"))
-            continue
-        name = item.get("name", f"rule-{i}")
-        iss = item.get("issuer")
-        if iss not in issuers:
-            problems.append((f"{where}.issuer", "must name one of the configured issuers"))
-        match = item.get("match", {})
-        if not isinstance(match, dict) or not all(
-            isinstance(k, str) and isinstance(v, (str, int, bool)) for k, v in match.items()
-        ):
-            problems.append((f"{where}.match", "must map claim names to patterns"))
-            match = {}
-        policies = _strings(item.get("policies"))
-        if policies is None or "root" in policies:
-            problems.append((f"{where}.policies", "required: policy names, never root"))
-        try:
-            ttl = parse_duration(item.get("ttl", "10m"))
-        except ValueError as exc:
-            problems.append((f"{where}.ttl", str(exc)))
-            ttl = 1
-        no_default = item.get("no_default_policy", True)
-        if not isinstance(no_default, bool):
-            problems.append((f"{where}.no_default_policy", "must be true or false"))
-        if isinstance(iss, str) and policies:
-            out.append(
-                Rule(
-                    name=str(name),
-                    issuer=iss,
-                    match=tuple(
-                        (k, str(v).lower() if isinstance(v, bool) else str(v))
-                        for k, v in match.items()
-                    ),
-                    policies=policies,
-                    ttl_s=ttl,
-                    no_default_policy=bool(no_default),
-                )
-            )
-    return out

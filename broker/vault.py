@@ -44,6 +44,12 @@ class VaultBackend(Protocol):
 
     async def lookup_accessor(self, accessor: str) -> dict[str, Any] | None: ...
 
+    async def list_accessors(self) -> list[str]: ...
+
+    async def write_policy(self, name: str, hcl: str) -> None: ...
+
+    async def delete_policy(self, name: str) -> None: ...
+
     async def health(self) -> bool: ...
 
 
@@ -103,8 +109,31 @@ class OpenBaoBackend:
         )
 
     async def revoke_accessor(self, accessor: str) -> None:
-        # An accessor that is already gone (expired, revoked) answers 200 with a warning.
-        await self._call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+        """Revoke a token, its children and its leases; idempotent.
+
+        OpenBao answers 204 for an accessor already revoked; one whose token expired and was
+        tidied answers 400 "invalid accessor": both mean the token is gone, the goal holds.
+        """
+        try:
+            await self._call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+        except errors.VaultRejected as exc:
+            if exc.status_seen == 400 and _mentions(exc.reasons, "invalid accessor"):
+                return
+            raise
+
+    async def list_accessors(self) -> list[str]:
+        """Every token accessor OpenBao holds (needs ``list`` + ``sudo``)."""
+        answer = await self._call("LIST", "auth/token/accessors", None)
+        data = answer.get("data") if isinstance(answer, dict) else None
+        keys = data.get("keys") if isinstance(data, dict) else None
+        return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+    async def write_policy(self, name: str, hcl: str) -> None:
+        await self._call("PUT", f"sys/policies/acl/{name}", {"policy": hcl})
+
+    async def delete_policy(self, name: str) -> None:
+        # Deleting a policy that does not exist answers 204: idempotent by nature.
+        await self._call("DELETE", f"sys/policies/acl/{name}", None)
 
     async def lookup_accessor(self, accessor: str) -> dict[str, Any] | None:
         try:
@@ -132,7 +161,9 @@ class OpenBaoBackend:
                 payload = await resp.json(content_type=None) if status != 204 else None
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.warning("OpenBao %s %s failed: %s", method, path, type(exc).__name__)
-            raise errors.VaultUnavailable() from exc
+            unavailable = errors.VaultUnavailable()
+            unavailable.request_sent = not isinstance(exc, aiohttp.ClientConnectorError)
+            raise unavailable from exc
         if status >= 500:
             log.warning("OpenBao %s %s answered %d", method, path, status)
             raise errors.VaultUnavailable()
@@ -140,5 +171,12 @@ class OpenBaoBackend:
             # OpenBao's own messages name policies and paths, never tokens; log them for operators.
             reasons = payload.get("errors") if isinstance(payload, dict) else None
             log.warning("OpenBao %s %s answered %d: %s", method, path, status, reasons)
-            raise errors.VaultRejected()
+            rejected = errors.VaultRejected()
+            rejected.status_seen = status
+            rejected.reasons = tuple(str(r) for r in reasons) if isinstance(reasons, list) else ()
+            raise rejected
         return payload
+
+
+def _mentions(reasons: tuple[str, ...], needle: str) -> bool:
+    return any(needle in reason.lower() for reason in reasons)

@@ -169,13 +169,18 @@ class DevServer:
             f"{role}-broker",
             f'path "auth/token/create/{role}" {{ capabilities = ["update"] }}\n'
             'path "auth/token/revoke-accessor" { capabilities = ["update"] }\n'
-            'path "auth/token/lookup-accessor" { capabilities = ["update"] }\n',
+            'path "auth/token/lookup-accessor" { capabilities = ["update"] }\n'
+            # The reconciler lists every accessor to find tokens a crash left behind.
+            'path "auth/token/accessors" { capabilities = ["list", "sudo"] }\n'
+            # Per-session ACL policies, written at open and deleted at end.
+            'path "sys/policies/acl/sluice-session-*" '
+            '{ capabilities = ["create", "update", "delete"] }\n',
         )
         self.ok(
             "POST",
             f"auth/token/roles/{role}",
             {
-                "allowed_policies_glob": [policy_glob],
+                "allowed_policies_glob": sorted({policy_glob, "sluice-session-*"}),
                 "disallowed_policies": ["root", f"{role}-broker"],
                 "orphan": False,
                 "renewable": False,

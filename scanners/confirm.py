@@ -2,7 +2,9 @@
 
 The engine's first stage (a multi-pattern prefilter) only says which rules may match where;
 this module applies the rule exactly: its regex, the `secret` group, entropy, the rule's own
-validator and, unless the rule opts out, the placeholder/example filters.
+validator and, unless the rule opts out, the placeholder/example filters. Rules tagged
+"generic" (key-name rules with no value format of their own) also pass the benign-value
+filters. The checks run cheapest first; none of them sees more than one candidate value.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 
+from scanners import filters
 from scanners.rule import Rule
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled(rule: Rule) -> re.Pattern[str]:
     flags = re.IGNORECASE if rule.ignore_case else 0
     if rule.multiline:
@@ -43,7 +46,13 @@ def secret_spans(rule: Rule, text: str) -> list[tuple[int, int]]:
             continue
         if rule.min_entropy and shannon_entropy(value) < rule.min_entropy:
             continue
+        if not rule.skip_filters and filters.is_placeholder(value):
+            continue
+        if "generic" in rule.tags and filters.is_benign(value):
+            continue
         if rule.validate is not None and not rule.validate(value):
+            continue
+        if rule.validate_match is not None and not rule.validate_match(match):
             continue
         spans.append((start, end))
     return spans

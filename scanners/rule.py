@@ -12,6 +12,7 @@ Invariants every rule keeps (the engine and the tests rely on them):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,4 +33,10 @@ class Rule:
     ignore_case: bool = False
     # Skip the generic placeholder/example filters (for formats that are never placeholders).
     skip_filters: bool = False
+    # Free-form labels. "generic" marks the key-name rules: they also pass the benign-value
+    # filters (UUIDs, digests, paths, words) and yield to provider rules on overlapping spans.
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # Extra check on the whole match, for context outside the secret (e.g. the key name of a
+    # generic assignment, which a lookbehind would express but hyperscan cannot).
+    validate_match: Callable[[re.Match[str]], bool] | None = None
+

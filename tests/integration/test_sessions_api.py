@@ -38,8 +38,13 @@ async def client(aiohttp_client: Any, broker_config: Path) -> AsyncIterator[Test
 
 
 def session_rows(broker_config: Path) -> int:
+    """Sessions that are, or may become, usable (an abandoned open's intent row is ended)."""
     with sqlite3.connect(broker_config.parent / "sessions.db") as db:
-        return int(db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+        return int(
+            db.execute(
+                "SELECT COUNT(*) FROM sessions WHERE state IN ('pending', 'active')"
+            ).fetchone()[0]
+        )
 
 
 async def open_session(client: TestClient, jwt: str) -> tuple[int, dict[str, Any]]:

@@ -99,20 +99,25 @@ async def test_sessions_past_expiry_are_marked_expired(
 async def test_failed_end_is_retried_by_the_reaper(
     broker: Broker, issuer: Issuer, openbao: DevServer
 ) -> None:
-    """DELETE during an OpenBao outage: 503, session left ending; the next pass revokes it."""
+    """DELETE during an OpenBao outage: 202 ending; passes retry with backoff until revoked."""
     session = await open_session(broker, issuer)
     broker.backend.failing = True
     resp = await broker.client.delete(
         f"/v1/sessions/{session['session_id']}",
         headers={"Authorization": f"Bearer {session['token']}"},
     )
-    assert resp.status == 503
-    assert (await resp.json())["error"]["code"] == "vault_unavailable"
+    assert resp.status == 202
+    assert (await resp.json())["state"] == "ending"
     assert state_of(broker.db, session["session_id"]) == "ending"
     assert openbao.lookup_status(session["token"]) == 200
 
+    assert (await reap_once(broker.client.app)).failed == 0  # backoff: not due yet
+    broker.clock.now += 1.5
     assert (await reap_once(broker.client.app)).failed == 1  # still down: stays ending
     broker.backend.failing = False
+    broker.clock.now += 1.5
+    assert (await reap_once(broker.client.app)).ended == 0  # second backoff is 2 s
+    broker.clock.now += 1.0
     assert (await reap_once(broker.client.app)).ended == 1
     assert state_of(broker.db, session["session_id"]) == "ended"
     assert openbao.lookup_status(session["token"]) == 403

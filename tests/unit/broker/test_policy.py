@@ -6,15 +6,19 @@ from typing import Any
 
 import pytest
 
-from broker.policy import Grant, Rule, claim_matches, grant_for
+from broker.policy import Condition, Grant, Rule, claim_matches, grant_for
 
 ISS = "https://issuer.example"
+
+
+def when(**patterns: str) -> tuple[Condition, ...]:
+    return tuple(Condition.shorthand(claim, p) for claim, p in patterns.items())
+
+
 RULES = (
-    Rule(
-        "ci-main", ISS, (("repository", "acme/*"), ("ref", "refs/heads/main")), ("ci-deploy",), 300
-    ),
-    Rule("ci-any", ISS, (("repository", "acme/*"),), ("ci-read",), 120, no_default_policy=False),
-    Rule("pods", ISS, (("sub", "system:serviceaccount:demo:*"),), ("demo-read",), 600),
+    Rule("ci-main", ISS, when(repository="acme/*", ref="refs/heads/main"), ("ci-deploy",), 300),
+    Rule("ci-any", ISS, when(repository="acme/*"), ("ci-read",), 120, no_default_policy=False),
+    Rule("pods", ISS, when(sub="system:serviceaccount:demo:*"), ("demo-read",), 600),
 )
 
 

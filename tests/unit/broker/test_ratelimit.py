@@ -105,7 +105,7 @@ def test_unknown_scope_and_bad_specs() -> None:
 def test_rate_limited_error_carries_retry_after(wait: float, header: int) -> None:
     """The 429 error rounds the wait up to whole seconds for `Retry-After`."""
     exc = RateLimited("subject", wait)
-    assert (exc.code, exc.http_status, exc.retry_after) == ("rate_limited", 429, header)
+    assert (exc.code, exc.status, exc.retry_after) == ("rate_limited", 429, header)
 
 
 @settings(max_examples=200, deadline=None)

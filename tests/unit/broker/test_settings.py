@@ -36,11 +36,10 @@ def test_file_is_parsed_with_defaults(tmp_path: Path) -> None:
     cfg = load(write(tmp_path, GOOD), {})
     assert (cfg.host, cfg.port, cfg.vault.addr) == ("127.0.0.1", 8181, "http://127.0.0.1:8200")
     rule = cfg.rules[0]
-    assert (rule.ttl_s, rule.no_default_policy, rule.match) == (
-        900,
-        True,
-        (("sub", "system:serviceaccount:demo:*"),),
-    )
+    assert (rule.ttl_s, rule.no_default_policy) == (900, True)
+    assert [(c.claim, c.kind, c.values) for c in rule.match] == [
+        ("sub", "glob", ("system:serviceaccount:demo:*",))
+    ]
 
 
 def test_env_overrides_file_and_flags_override_env(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Benchmark scripts: each prints a table next to its reference measured in the same run."""

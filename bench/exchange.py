@@ -1,0 +1,291 @@
+"""Sessions opened per second through the broker, next to OpenBao doing the same work itself.
+
+    .venv/bin/python bench/exchange.py [--levels 1,8,32,128] [--seconds 3] [--max-requests 3000]
+
+One run starts a fresh OpenBao dev server, a local OIDC issuer and a real ``sluice broker
+serve`` (demo-style least privilege: the broker's token may only create children through token
+role ``sluice``). At each concurrency level it measures, interleaved so that OpenBao's growing
+in-memory store weighs on all three alike:
+
+- raw:    ``POST auth/token/create/sluice`` with the broker's token and the very body the broker
+          sends (policies, ttl, explicit_max_ttl, metadata, display name);
+- jwt:    OpenBao's own ``auth/jwt`` login against the same issuer (``jwks_url``), with a role
+          binding audience and subject glob — what a workload would do without Sluice;
+- broker: ``POST /v1/sessions`` with a fresh workload JWT (its own ``jti``) per request.
+
+OpenBao and the load generator share core 0, the broker has core 1 (see bench/common.py).
+Goals (issue 4): broker ≥ 0.9× raw create and ≥ 1.0× JWT login at concurrency 32, broker p99
+≤ 1.3× raw p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+
+from bench.common import (
+    AUDIENCE,
+    LOADGEN_CORE,
+    READ_POLICY,
+    ROLE,
+    SUBJECT_PREFIX,
+    CpuWatch,
+    Level,
+    Stack,
+    machine_notes,
+    mint_many,
+    pin_self,
+    raw_create_body,
+    run_level,
+    table,
+)
+
+TARGETS = ("raw", "jwt", "broker")
+RULE_TTL_S = 1800
+# Workload identities repeat in real life (every pod of a deployment has the same service
+# account); a pool of subjects also lets OpenBao's JWT login reuse its entities after warm-up.
+SUBJECTS = 64
+
+
+def setup_jwt_auth(stack: Stack) -> None:
+    bao = stack.bao
+    bao.ok("POST", "sys/auth/jwt", {"type": "jwt"})
+    bao.ok(
+        "POST",
+        "auth/jwt/config",
+        {"jwks_url": stack.issuer.url + "/keys", "bound_issuer": stack.issuer.url},
+    )
+    bao.ok(
+        "POST",
+        "auth/jwt/role/bench",
+        {
+            "role_type": "jwt",
+            "user_claim": "sub",
+            "bound_audiences": [AUDIENCE],
+            "bound_claims_type": "glob",
+            "bound_claims": {"sub": SUBJECT_PREFIX + "*"},
+            "token_policies": [READ_POLICY],
+            "token_ttl": f"{RULE_TTL_S}s",
+            "token_explicit_max_ttl": f"{RULE_TTL_S}s",
+            "token_no_default_policy": True,
+            "token_type": "service",
+        },
+    )
+
+
+class Targets:
+    """The three ways of getting a session token, each as a ``Call`` over one HTTP session."""
+
+    def __init__(self, stack: Stack, jwts: list[str]) -> None:
+        self.stack = stack
+        self.jwts = jwts
+        self.cursor = {"jwt": 0, "broker": 0}  # each JWT is used once per target
+        self._create_url = f"{stack.bao.addr}/v1/auth/token/create/{ROLE}"
+        self._login_url = f"{stack.bao.addr}/v1/auth/jwt/login"
+        self._broker_url = f"{stack.broker_url}/v1/sessions"
+        self._bao_headers = {"X-Vault-Token": stack.broker_token}
+        self.http: aiohttp.ClientSession | None = None
+
+    def call(self, target: str):  # type: ignore[no-untyped-def]
+        http = self.http
+        assert http is not None
+        issuer = self.stack.issuer.url
+
+        async def raw(i: int) -> int:
+            body = raw_create_body(i % SUBJECTS, RULE_TTL_S, issuer)
+            async with http.post(self._create_url, json=body, headers=self._bao_headers) as r:
+                await r.read()
+                return r.status
+
+        async def login(i: int) -> int:
+            body = {"role": "bench", "jwt": self.jwts[i]}
+            async with http.post(self._login_url, json=body) as r:
+                await r.read()
+                return r.status
+
+        async def broker(i: int) -> int:
+            headers = {"Authorization": "Bearer " + self.jwts[i]}
+            async with http.post(self._broker_url, headers=headers) as r:
+                await r.read()
+                return r.status
+
+        return {"raw": raw, "jwt": login, "broker": broker}[target]
+
+    async def measure(self, target: str, concurrency: int, count: int, max_s: float) -> Level:
+        """A short untimed warm-up (connections, caches), then the measured run."""
+        call = self.call(target)
+        first = self.cursor.get(target, 0)
+        warm = max(50, 2 * concurrency)
+        if target in self.cursor:
+            count = min(count, len(self.jwts) - first - warm)
+        await run_level(call, concurrency, warm, 2.0, first)
+        first += warm
+        level = await run_level(call, concurrency, count, max_s, first)
+        if target in self.cursor:
+            self.cursor[target] = first + level.ok + sum(level.errors.values())
+        return level
+
+
+def needed_jwts(levels: list[int], seconds: float, max_requests: int) -> int:
+    return sum(
+        max(50, 2 * c) + (min(max_requests, 1000) if c == 1 else max_requests) for c in levels
+    )
+
+
+async def bench(stack: Stack, jwts: list[str], levels: list[int], seconds: float, cap: int) -> None:
+    targets = Targets(stack, jwts)
+    rows: list[list[object]] = []
+    results: dict[tuple[str, int], Level] = {}
+    assert stack.bao.pid is not None
+    print("cpu: % of one core during each measured run (others = every other process)")
+    for concurrency in levels:
+        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            targets.http = http
+            count = min(cap, 1000) if concurrency == 1 else cap
+            for target in TARGETS:
+                watch = CpuWatch({"broker": stack.broker_pid, "bao": stack.bao.pid})
+                level = await targets.measure(target, concurrency, count, seconds)
+                cpu = watch.percent()
+                results[(target, concurrency)] = level
+                errors = ", ".join(f"{k}×{v}" for k, v in sorted(level.errors.items())) or "-"
+                row = [target, concurrency, level.ok, level.rate, level.pct(50), level.pct(99)]
+                busy = [f"{cpu[k]:.0f}%" for k in ("broker", "bao", "loadgen", "others")]
+                # CPU per request holds up better than rates when other work shares the machine.
+                per_op = [
+                    cpu[k] * level.elapsed_s / 100 / max(1, level.ok) * 1000
+                    for k in ("broker", "bao")
+                ]
+                rows.append([*row, *busy, *per_op, errors])
+                print(
+                    f"  {target:>6} c={concurrency:<3} {level.ok:>5} ok in {level.elapsed_s:5.2f}s"
+                    f" {level.rate:7.0f}/s p50 {level.pct(50):6.2f} ms p99 {level.pct(99):6.2f} ms"
+                    f" cpu broker/bao/loadgen/others {'/'.join(busy)}"
+                    f" ms/op broker {per_op[0]:.2f} bao {per_op[1]:.2f} errors {errors}",
+                    flush=True,
+                )
+    headers = ["target", "conc", "ok", "per s", "p50 ms", "p99 ms"]
+    headers += ["cpu broker", "cpu bao", "cpu loadgen", "cpu others"]
+    headers += ["broker cpu ms/op", "bao cpu ms/op", "errors"]
+    print("\n" + table(headers, rows))
+    ratio_rows = []
+    for c in levels:
+        b, r, j = results[("broker", c)], results[("raw", c)], results[("jwt", c)]
+        ratio_rows.append(
+            [c, b.rate / r.rate, b.rate / j.rate, b.pct(99) / r.pct(99), b.pct(50) / r.pct(50)]
+        )
+    print(
+        "\n"
+        + table(
+            [
+                "conc",
+                "broker ÷ raw create",
+                "broker ÷ JWT login",
+                "p99 broker ÷ raw",
+                "p50 broker ÷ raw",
+            ],
+            ratio_rows,
+        )
+    )
+    if 32 in levels:
+        b, r, j = results[("broker", 32)], results[("raw", 32)], results[("jwt", 32)]
+        goals = [
+            ("broker ≥ 0.9× raw create at c=32", b.rate >= 0.9 * r.rate),
+            ("broker ≥ 1.0× JWT login at c=32", b.rate >= j.rate),
+            ("broker p99 ≤ 1.3× raw p99 at c=32", b.pct(99) <= 1.3 * r.pct(99)),
+        ]
+        print("\n" + "\n".join(f"goal: {name}: {'met' if ok else 'MISSED'}" for name, ok in goals))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--levels", default="1,8,32,128", help="concurrency levels")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time cap per measured run")
+    parser.add_argument("--max-requests", type=int, default=3000, help="request cap per run")
+    parser.add_argument("--log-level", default="INFO", help="the broker's --log-level")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (broker log)")
+    parser.add_argument("--profile", type=Path, help="py-spy the broker into this file (collapsed)")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.levels.split(",")]
+
+    pin_self(LOADGEN_CORE)  # OpenBao, started next, inherits it
+    work = Path(tempfile.mkdtemp(prefix="sluice-bench-", dir="/tmp"))
+    stack = Stack(work, rule_ttl_s=RULE_TTL_S, broker_extra=broker_limits())
+    profiler: subprocess.Popen[bytes] | None = None
+    try:
+        stack.start()
+        print(machine_notes())
+        setup_jwt_auth(stack)
+        total = needed_jwts(levels, args.seconds, args.max_requests)
+        t0 = time.perf_counter()
+        jwts = mint_many(stack.issuer, total, ttl_s=RULE_TTL_S, subjects=SUBJECTS)
+        print(
+            f"minted {len(jwts)} RS256 workload JWTs in {time.perf_counter() - t0:.1f}s (untimed)"
+        )
+        stack.start_broker(args.log_level)
+        print(f"broker pid {stack.broker_pid} at {stack.broker_url}, OpenBao pid {stack.bao.pid}")
+        profiler = start_profiler(stack.broker_pid, args.profile) if args.profile else None
+        asyncio.run(bench(stack, jwts, levels, args.seconds, args.max_requests))
+    finally:
+        if profiler is not None:
+            stop_profiler(profiler)
+        stack.stop()
+        if args.keep:
+            print(f"work dir kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (``pip install py-spy``) samples the broker; idle time is left out."""
+    spy = Path(sys.executable).parent / "py-spy"
+    argv = [
+        str(spy),
+        "record",
+        "-p",
+        str(pid),
+        "-o",
+        str(out),
+        "--format",
+        "raw",
+        "-r",
+        "200",
+        "--gil",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the first timed request
+    return proc
+
+
+def stop_profiler(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def broker_limits() -> dict[str, object]:
+    """The broker's per-subject/per-issuer limits opened up: this measures throughput, not the
+    limiter (a real deployment keeps them; they cost one dict lookup per request)."""
+    return {}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""On-disk cache of compiled hyperscan databases, so a process starts in milliseconds.
+
+Compiling the catalogue takes seconds; a log pipeline starting `sluice redact` per stream
+cannot pay that each time. The cache key is a hash of every expression, id and flag plus the
+hyperscan version, so any change to the rules or known values compiles afresh. Writes are
+atomic (temp file + rename); an unreadable, stale or corrupt entry is simply rebuilt. Known-value
+anchors enter the key only through the hash; the file holds compiled automata, not a list of
+values, but it lives in the user's private cache directory (0700) all the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+try:
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover
+    _hs = None
+
+Entries = Sequence[tuple[bytes, int, int]]
+
+
+def cache_dir() -> Path | None:
+    if os.environ.get("SLUICE_NO_CACHE"):
+        return None
+    explicit = os.environ.get("SLUICE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sluice"
+
+
+def cache_key(entries: Entries) -> str:
+    digest = hashlib.sha256(str(getattr(_hs, "__version__", "?")).encode())
+    for expr, ident, flag in entries:
+        digest.update(len(expr).to_bytes(4, "big") + expr + ident.to_bytes(4, "big"))
+        digest.update(flag.to_bytes(4, "big"))
+    return digest.hexdigest()
+
+
+def load_or_build(entries: Entries, build: Callable[[Entries], Any]) -> Any:
+    assert _hs is not None
+    directory = cache_dir()
+    path = directory / f"hs-{cache_key(entries)}.db" if directory else None
+    if path is not None:
+        try:
+            db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
+            db.scratch = _hs.Scratch(db)  # a deserialized database comes without scratch space
+            return db
+        except (OSError, _hs.error, ValueError, TypeError):
+            pass  # missing or unusable: rebuild
+    db = build(entries)
+    if path is not None:
+        _store(path, _hs.dumpb(db))
+    return db
+
+
+def _store(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home is fine: we just compile next time too

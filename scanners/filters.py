@@ -1,0 +1,118 @@
+"""Values that look like secrets but are not: placeholders, documented examples, benign data.
+
+Two tiers, both pure functions of the candidate value:
+- `is_placeholder` applies to every rule unless it sets `skip_filters`: template variables,
+  "your key here" text, masked values, repeated characters and keyboard/alphabet runs, and the
+  example keys providers print in their documentation. A random token hits none of these by
+  chance (a run of six equal or consecutive characters is ~1e-9 per position in base62).
+- `is_benign` applies only to generic key-name rules (tag "generic"), whose values have no
+  format of their own: UUIDs, hex digests and git SHAs, file paths, plain URLs, numbers,
+  identifiers and common words are what `token: ...` or `password = ...` usually hold in code
+  and logs when they are not secrets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+# Example credentials printed in provider documentation; never real, always copied around.
+DOCUMENTED_EXAMPLES: frozenset[str] = frozenset(
+    {
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+        "AKIAI44QH8DHBEXAMPLE",
+        "ASIAIOSFODNN7EXAMPLE",
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+        "pk_test_TYooMQauvdEDq54NiTphI7jx",
+        "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+        "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",
+        "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        "y_NbAkKc66ryYTWUXYEu",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    }
+)
+
+_TEMPLATE = re.compile(
+    r"\$\{|\{\{|\}\}|\$\(|%\(|#\{|\{%|<%|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<[^<>]*>$|^\[[^\[\]]*\]$"
+)
+_MARKERS = re.compile(
+    r"example|placeholder|change[_-]?me|changeit|your[_-]?(?:own|api|access|secret|token|key"
+    r"|pass|client|app|auth|private|[a-z]+[_-]?(?:key|token|secret|password))|_here\b|here_"
+    r"|redacted|masked|dummy|fake|sample|xxxx|\*\*\*|\.\.\.|replace[_-]?(?:me|with|this)"
+    r"|insert[_-]?(?:your|key|token|here)|not[_-]?a[_-]?real|notreal|qwerty|asdfgh|lorem|ipsum"
+    r"|todo|fixme|foobar|mysecret|mypassword|secret[_-]?(?:key|value)[_-]?here",
+    re.IGNORECASE,
+)
+_REPEAT = re.compile(r"(.)\1{5}")
+
+
+def _longest_step_run(value: str) -> int:
+    """Longest run of characters whose code points go up (or down) by exactly one."""
+    best = run_up = run_down = 1
+    for a, b in itertools.pairwise(value):
+        step = ord(b) - ord(a)
+        run_up = run_up + 1 if step == 1 else 1
+        run_down = run_down + 1 if step == -1 else 1
+        best = max(best, run_up, run_down)
+    return best
+
+
+def is_documented_example(value: str) -> bool:
+    return value in DOCUMENTED_EXAMPLES or any(ex in value for ex in DOCUMENTED_EXAMPLES)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for template variables, example text, masks and low-variety strings."""
+    if is_documented_example(value) or _TEMPLATE.search(value) or _MARKERS.search(value):
+        return True
+    if "EXAMPLE" in value:
+        return True
+    if _REPEAT.search(value) or _longest_step_run(value) >= 6:
+        return True
+    return len(value) >= 8 and len(set(value)) <= 3
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX_DIGEST = re.compile(r"(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})|"
+                         r"(?:[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64}|[0-9A-F]{128})")
+_ALGO_DIGEST = re.compile(r"(?:sha(?:1|224|256|384|512)|md5|blake2b?)[:=-][A-Za-z0-9+/=_-]{16,}",
+                          re.IGNORECASE)
+_PATH = re.compile(
+    r"(?:/|\./|\.\./|~/|[A-Za-z]:\\|file://)\S*"
+    r"|\S+\.(?:pem|key|crt|cer|der|json|ya?ml|txt|p12|pfx|jks|env|cfg|conf|ini|toml|gpg|asc|pub)"
+)
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^@\s]*", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.:-]?[A-Za-z]+)*")
+_NUMBERISH = re.compile(r"[0-9.:,_ +-]+|v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.]+)?")
+_CODE = re.compile(r"[()\[\]{}]|^[@&*!]|\b(?:os\.environ|getenv|process\.env|ENV\[|secrets\.)")
+
+COMMON_WORDS: frozenset[str] = frozenset(
+    ["true", "false", "null", "nil", "none", "undefined", "required", "optional", "string", "str", "bytes", "int", "bool", "secret", "secrets", "password", "passwords", "passwd", "token", "tokens", "default", "empty", "unset", "hidden", "env", "vault", "kms", "sops", "base64", "encrypted", "disabled", "enabled", "yes", "no", "on", "off", "auto", "bearer", "basic", "oauth", "oauth2", "jwt", "admin", "admin123", "root", "toor", "letmein", "welcome", "guest", "test", "test123", "testing", "pass", "pass123", "password1", "password123", "passw0rd", "p@ssw0rd", "p@ssword", "secret123", "hunter2", "12345678", "123456789", "abc123", "s3cr3t", "s3cret", "foobar123", "postgres", "mysql", "redis", "rabbitmq", "guestguest"]
+)
+
+
+def is_uuid(value: str) -> bool:
+    return _UUID.fullmatch(value) is not None
+
+
+def is_hex_digest(value: str) -> bool:
+    """A bare md5/sha1/git/sha256/sha512 hex digest, or one with an algorithm prefix."""
+    return _HEX_DIGEST.fullmatch(value) is not None or _ALGO_DIGEST.fullmatch(value) is not None
+
+
+def is_benign(value: str) -> bool:
+    """True for the non-secret data a secret-looking key commonly holds."""
+    lowered = value.lower()
+    return (
+        lowered in COMMON_WORDS
+        or is_uuid(value)
+        or is_hex_digest(value)
+        or _PATH.fullmatch(value) is not None
+        or _URL.fullmatch(value) is not None
+        or _IDENTIFIER.fullmatch(value) is not None
+        or _NUMBERISH.fullmatch(value) is not None
+        or _CODE.search(value) is not None
+    )

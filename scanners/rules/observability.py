@@ -1,0 +1,72 @@
+"""Observability: Datadog, New Relic, Sentry, PagerDuty, Grafana, Splunk, Dynatrace, ..."""
+
+from __future__ import annotations
+
+from scanners.rule import Rule
+from scanners.rules.shapes import END_B64, keyed, prefixed
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_O = ("observability",)
+
+RULES: tuple[Rule, ...] = (
+    keyed("datadog-api-key", "Datadog API key next to a Datadog key name",
+          r"(?:datadog|dd)[_.-]?api[_.-]?key", r"[0-9a-f]{32}",
+          ("datadog", "dd_api", "dd-api", "ddapi", "dd.api"), tags=_O),
+    keyed("datadog-app-key", "Datadog application key next to a Datadog key name",
+          r"(?:datadog|dd)[_.-]?app(?:lication)?[_.-]?key", r"[0-9a-f]{40}",
+          ("datadog", "dd_app", "dd-app", "ddapp", "dd.app"), tags=_O),
+    prefixed("newrelic-user-api-key", "New Relic user API key", r"NRAK-[A-Z0-9]{27}",
+             ("nrak-",), tags=_O),
+    prefixed("newrelic-insert-key", "New Relic Insights insert key", r"NRII-[A-Za-z0-9_-]{32}",
+             ("nrii-",), tags=_O),
+    prefixed("newrelic-query-key", "New Relic Insights query key", r"NRIQ-[A-Za-z0-9_-]{32}",
+             ("nriq-",), tags=_O),
+    prefixed("newrelic-browser-key", "New Relic browser API key", r"NRJS-[a-f0-9]{19}",
+             ("nrjs-",), tags=_O),
+    prefixed("newrelic-license-key", "New Relic ingest license key", r"[a-f0-9]{36}NRAL",
+             ("nral",), end=r"\b", tags=_O),
+    prefixed("sentry-dsn", "Sentry DSN (its key part)", r"[0-9a-f]{32}(?::[0-9a-f]{32})?",
+             ("sentry",), start=r"https?://",
+             end=r"@[a-z0-9.-]{0,100}sentry[a-z0-9.-]{0,100}(?::[0-9]{1,5})?/[0-9]{1,12}",
+             tags=_O),
+    prefixed("sentry-org-token", "Sentry organization auth token",
+             r"sntrys_eyJ[A-Za-z0-9+/]{20,600}={0,2}_[A-Za-z0-9+/]{43}", ("sntrys_",),
+             end=END_B64, tags=_O),
+    prefixed("sentry-user-token", "Sentry user auth token", r"sntryu_[a-f0-9]{64}",
+             ("sntryu_",), tags=_O),
+    keyed("pagerduty-api-key", "PagerDuty API key next to a PagerDuty key name",
+          r"pagerduty[_.-]?(?:api[_.-]?)?(?:key|token)|pd[_.-]?api[_.-]?key"
+          r"|authorization:\s{0,2}token\s{1,2}token=", r"[A-Za-z0-9_+-]{20}",
+          ("pagerduty", "pd_api", "pd-api", "pdapi", "pd.api", "token="), min_entropy=3.5,
+          tags=_O),
+    prefixed("grafana-service-account-token", "Grafana service account token",
+             r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}", ("glsa_",), tags=_O),
+    prefixed("grafana-cloud-token", "Grafana Cloud access policy token",
+             r"glc_[A-Za-z0-9+/]{32,400}={0,2}", ("glc_",), end=END_B64, tags=_O),
+    prefixed("grafana-api-key", "Grafana API key (legacy)", r"eyJrIjoi[A-Za-z0-9]{70,400}={0,2}",
+             ("eyjrijoi",), end=END_B64, tags=_O),
+    keyed("honeycomb-api-key", "Honeycomb API key next to its key name",
+          r"honeycomb[_.-]?(?:api[_.-]?|write[_.-]?|ingest[_.-]?)?key|x-honeycomb-team",
+          r"[A-Za-z0-9]{22,32}", ("honeycomb",), min_entropy=3.5, tags=_O),
+    keyed("splunk-hec-token", "Splunk HTTP Event Collector token next to its key name",
+          r"splunk[_.-]?(?:hec[_.-]?)?token|authorization:\s{0,2}splunk", _UUID, ("splunk",),
+          tags=_O),
+    prefixed("dynatrace-api-token", "Dynatrace API token", r"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}",
+             ("dt0c01.",), tags=_O),
+    keyed("rollbar-access-token", "Rollbar access token next to its key name",
+          r"rollbar[_.-]?(?:post[_.-]?server[_.-]?item[_.-]?|access[_.-]?|server[_.-]?)?token",
+          r"[0-9a-f]{32}", ("rollbar",), tags=_O),
+    keyed("bugsnag-api-key", "Bugsnag API key next to its key name",
+          r"bugsnag[_.-]?(?:api[_.-]?)?key", r"[0-9a-f]{32}", ("bugsnag",), tags=_O),
+    keyed("opsgenie-api-key", "Opsgenie API key next to its key name",
+          r"opsgenie[_.-]?(?:api[_.-]?)?key|authorization:\s{0,2}geniekey", _UUID,
+          ("opsgenie", "geniekey"), tags=_O),
+    keyed("sumologic-access-key", "Sumo Logic access key next to its key name",
+          r"sumo[_.-]?(?:logic[_.-]?)?access[_.-]?key", r"[A-Za-z0-9]{64}", ("sumo",),
+          min_entropy=4.0, tags=_O),
+    keyed("logzio-token", "Logz.io shipping or API token next to its key name",
+          r"logz(?:io)?[_.-]?(?:shipping[_.-]?|api[_.-]?)?token", r"[A-Za-z]{32}", ("logz",),
+          min_entropy=3.5, tags=_O),
+    prefixed("axiom-token", "Axiom API or personal token", rf"xa[ap]t-{_UUID}",
+             ("xaat-", "xapt-"), tags=_O),
+)

@@ -1,0 +1,83 @@
+"""Generic key-name rules across syntaxes, with entropy, charset and benign-value filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanners.confirm import secret_spans
+from scanners.rules import rules_by_id
+from tests.unit.scanners.rules.synth import ALNUM, HEX, URLSAFE, Case, check, params, synth
+
+PW = "Tr0ub4dor!3x"
+TOKEN = synth(URLSAFE, 32, "generic-token")
+UUID = "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b"
+
+CASES: list[Case] = [
+    ("generic-password-quoted", f'db_password = "{PW}"', PW),
+    ("generic-password-quoted", f'"password": "{PW}",', PW),
+    ("generic-password-quoted", f"  adminPassword: '{PW}'", PW),
+    ("generic-password-quoted", f'PASSWORD := "{PW}"', PW),
+    ("generic-password-quoted", '"password": "changeme"', None),
+    ("generic-password-quoted", 'password = "${DB_PASSWORD}"', None),
+    ("generic-password-quoted", f'password_hash = "{PW}"', None),
+    ("generic-password-quoted", f'reset_password_token = "{TOKEN}"', None),
+    ("generic-password-quoted", 'password = "password123"', None),
+    ("generic-password-unquoted", f"DB_PASSWORD={PW}", PW),
+    ("generic-password-unquoted", f"  password: {PW}", PW),
+    ("generic-password-unquoted", f"spring.datasource.password={PW}", PW),
+    ("generic-password-unquoted", f"login?user=bob&password={PW}&next=/", PW),
+    ("generic-password-unquoted", "password = os.environ['DB_PASSWORD']", None),
+    ("generic-password-unquoted", "password: {{ .Values.db.password }}", None),
+    ("generic-password-unquoted", "PASSWORD=$DB_PASSWORD", None),
+    ("generic-password-unquoted", "password = self.password", None),
+    ("generic-password-unquoted", "password: ********", None),
+    ("generic-password-unquoted", "password: <YOUR_PASSWORD>", None),
+    ("generic-password-unquoted", "PASSWORD_FILE=/run/secrets/db", None),
+    ("generic-password-unquoted", "password=/run/secrets/db_password", None),
+    ("generic-secret-quoted", f'API_KEY = "{TOKEN}"', TOKEN),
+    ("generic-secret-quoted", f'"client_secret": "{TOKEN}"', TOKEN),
+    ("generic-secret-quoted", f"access_token: '{TOKEN}'", TOKEN),
+    ("generic-secret-quoted", f'const apiKey = `{TOKEN}`;', TOKEN),
+    ("generic-secret-quoted", f'"next_page_token": "{TOKEN}"', None),
+    ("generic-secret-quoted", f'"public_key": "{TOKEN}"', None),
+    ("generic-secret-quoted", f'"token": "{UUID}"', None),
+    ("generic-secret-quoted", f'"api_key": "{synth(HEX, 40, "gsha")}"', None),
+    ("generic-secret-quoted", '"token": "abcdefghijklmnopqrstuv"', None),
+    ("generic-secret-quoted", '"secret": "my-kubernetes-secret-name"', None),
+    ("generic-secret-quoted", f'"api_key": "YOUR_API_KEY_{TOKEN[:8]}"', None),
+    ("generic-secret-unquoted", f"SECRET_KEY={TOKEN}", TOKEN),
+    ("generic-secret-unquoted", f"auth_token: {TOKEN}", TOKEN),
+    ("generic-secret-unquoted", f"[api]\napi_key = {TOKEN}", TOKEN),
+    ("generic-secret-unquoted", "token_type=Bearer", None),
+    ("generic-secret-unquoted", "SECRET_KEY=", None),
+    ("generic-secret-unquoted", "max_tokens: 4096", None),
+    ("generic-secret-unquoted", "secret: sha256:" + synth(HEX, 64, "digest"), None),
+    ("generic-secret-unquoted", "token=AKIAIOSFODNN7EXAMPLE", None),
+    ("generic-cli-secret-flag", f"vault login --token={TOKEN}", TOKEN),
+    ("generic-cli-secret-flag", f"psql --password {PW} -h db", PW),
+    ("generic-cli-secret-flag", f"tool --db-password '{PW}'", PW),
+    ("generic-cli-secret-flag", "docker login --password-stdin", None),
+    ("generic-cli-secret-flag", "tool --token $CI_TOKEN", None),
+    ("generic-cli-secret-flag", "tool --token-file /run/token", None),
+    ("generic-mysql-password-flag", f"mysql -u root -p{PW} shop", PW),
+    ("generic-mysql-password-flag", "mysql -u root -p shop", None),
+    ("generic-sshpass-password", f"sshpass -p '{PW}' ssh deploy@host", PW),
+    ("generic-sshpass-password", "sshpass -p $SSHPASS ssh deploy@host", None),
+    ("generic-xml-secret", f"<password>{PW}</password>", PW),
+    ("generic-xml-secret", "<password>${env.DB_PASSWORD}</password>", None),
+]
+
+
+@params(CASES)
+def test_generic_rule(rule_id: str, line: str, secret: str | None) -> None:
+    """Generic rules find assigned secrets and skip references, placeholders and benign data."""
+    check(rule_id, line, secret)
+
+
+@pytest.mark.parametrize("rule_id", ["generic-secret-quoted", "generic-secret-unquoted"])
+def test_generic_secret_needs_mixed_charset(rule_id: str) -> None:
+    """A long lowercase word string is not a token even under a secret key."""
+    line = 'token = "correcthorsebatterystaple"' if "quoted" == rule_id[-6:] else \
+        "token = correcthorsebatterystaple"
+    assert secret_spans(rules_by_id()[rule_id], line) == []
+    _ = ALNUM

@@ -34,6 +34,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/exchange.py && $(BIN)/python bench/sessions.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -198,6 +198,13 @@ class Stack:
             },
             "store": {"sqlite_path": str(self.work / "sessions.db")},
             "issuers": [{"issuer": self.issuer.url, "audiences": [AUDIENCE]}],
+            # As a production broker runs: every decision in the audit log (written off the
+            # loop, no fsync: the default), the limiter on but set above what is measured.
+            "audit": {"path": str(self.work / "audit.jsonl")},
+            "rate_limits": {
+                "subject": {"rate_per_s": 100_000, "burst": 100_000},
+                "issuer": {"rate_per_s": 100_000, "burst": 100_000},
+            },
             "rules": [
                 {
                     "name": "bench",
@@ -223,7 +230,12 @@ class Stack:
         config = self.work / f"broker-{port}.yaml"
         config.write_text(yaml.safe_dump(self.broker_config(port), sort_keys=False))
         self.broker_log = self.work / f"broker-{port}.log"
-        argv = ["taskset", "-c", str(BROKER_CORE), *(os.environ["XCMD"].split() if "XCMD" in os.environ else sluice_cmd())]
+        argv = [
+            "taskset",
+            "-c",
+            str(BROKER_CORE),
+            *(os.environ["XCMD"].split() if "XCMD" in os.environ else sluice_cmd()),
+        ]
         argv += ["broker", "serve", "--config", str(config), "--log-level", log_level]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
         with self.broker_log.open("wb") as sink:
@@ -299,6 +311,36 @@ def raw_create_body(session: int, ttl_s: int, issuer: str) -> dict[str, Any]:
         },
         "display_name": "sluice-bench",
     }
+
+
+def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (``pip install py-spy``) samples the broker; idle time is left out."""
+    spy = Path(sys.executable).parent / "py-spy"
+    argv = [
+        str(spy),
+        "record",
+        "-p",
+        str(pid),
+        "-o",
+        str(out),
+        "--format",
+        "raw",
+        "-r",
+        "200",
+        "--gil",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the first timed request
+    return proc
+
+
+def stop_profiler(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 # --- load generator ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scan_corpus import Label, make_documents, make_log_stream  # noqa: E402
+from scan_corpus import Label, make_documents, make_log_stream
 
 Found = set[tuple[str, int, str]]  # (file, line, value)
 
@@ -76,15 +76,13 @@ def score(found: Found, labels: list[Label]) -> dict[str, float]:
 
 
 def missed_kinds(found: Found, labels: list[Label]) -> Counter[str]:
-    lines = {(f, n): v for f, n, v in found}
-    out: Counter[str] = Counter()
-    for label in labels:
-        value = lines.get((label.file, label.line))
-        if value is None or not (value in label.value or label.value in value):
-            if not any(f == label.file and n == label.line and (v in label.value or label.value in v)
-                       for f, n, v in found):
-                out[label.kind] += 1
-    return out
+    by_line: dict[tuple[str, int], list[str]] = {}
+    for file, line, value in found:
+        by_line.setdefault((file, line), []).append(value)
+    return Counter(
+        label.kind for label in labels
+        if not any(v in label.value or label.value in v for v in by_line.get((label.file, label.line), []))
+    )
 
 
 def timed(cmd: list[str], src: Path, *, pin: bool = True) -> tuple[float, int]:
@@ -126,7 +124,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|")
         for name, m, t in (("Sluice", s, s_time), ("detect-secrets 1.5", d, d_time)):
             print(f"| {name} | {m['recall']:.3f} | {m['precision']:.3f} | {m['f1']:.3f} | {m['findings']} "
-                  f"| {m['false']} | {m['missed']} | {corpus_mb / t:.1f} |")
+                  f"| {m['false']} | {m['missed']} | {corpus_mb / t:.2f} |")
         misses = missed_kinds(s_found, labels)
         if misses:
             print(f"\nSluice missed: {dict(misses)}")

@@ -63,7 +63,9 @@ def make_app(
     app[ISSUERS] = {cfg.issuer: cfg for cfg in settings.issuers}
     app[RULES] = settings.rules
 
-    guard.install(app, settings, clock)  # key cache, audit, metrics, rate limits: first up, last down
+    guard.install(
+        app, settings, clock
+    )  # key cache, audit, metrics, rate limits: first up, last down
     exchange.setup(app)
     app.cleanup_ctx.append(reaper_ctx(settings.reap_interval_s))
     app.router.add_post(SESSIONS_PATH, handlers.create_session)
@@ -73,7 +75,9 @@ def make_app(
     return app
 
 
-async def build_app(settings: Settings, token: Secret) -> web.Application:
+async def build_app(
+    settings: Settings, token: Secret, admin_token: Secret | None = None
+) -> web.Application:
     """The production wiring: OpenBao over HTTP, SQLite or PostgreSQL store, wall clock."""
     store = await open_store(settings.store_location)
     http = aiohttp.ClientSession()
@@ -81,6 +85,10 @@ async def build_app(settings: Settings, token: Secret) -> web.Application:
         http, settings.vault.addr, token, settings.vault.token_role, settings.vault.timeout_s
     )
     app = make_app(settings, backend, store)
+    if admin_token is not None:
+        from broker import admin
+
+        admin.install(app, admin_token, socket_only_mode=settings.admin.socket is not None)
 
     async def close(_: web.Application) -> None:
         await http.close()

@@ -69,7 +69,10 @@ class AuditSink:
             if isinstance(item, threading.Event):
                 item.set()
                 continue
-            event, at, fields = item  # type: ignore[misc]
+            assert isinstance(item, tuple)
+            event: str = item[0]
+            at: datetime = item[1]
+            fields: dict[str, FieldValue] = item[2]
             try:
                 self._writer.append(event, at, **fields)
             except Exception:

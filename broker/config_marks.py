@@ -83,6 +83,6 @@ def locate(
 
 
 def describe(where: str, why: str) -> str:
-    """``file:line: field: why`` when the location is known, else ``field: why``."""
+    """``field: why (file:line)`` when the location is known, else ``field: why``."""
     location = getattr(where, "location", None)
-    return f"{location}: {where}: {why}" if location else f"{where}: {why}"
+    return f"{where}: {why} ({location})" if location else f"{where}: {why}"

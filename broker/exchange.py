@@ -18,6 +18,7 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -29,7 +30,7 @@ from broker.wire import SessionCreated
 
 log = logging.getLogger(__name__)
 # aiohttp refuses header fields over 8 KiB by default; the size check must see the token first.
-HEADER_LIMITS = {"max_field_size": 64 * 1024, "max_line_size": 64 * 1024}
+HEADER_LIMITS: dict[str, Any] = {"max_field_size": 64 * 1024, "max_line_size": 64 * 1024}
 _GATES: web.AppKey[weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock]] = web.AppKey(
     "session_gates"
 )
@@ -88,13 +89,14 @@ async def _exchange(
     verified = claims.verify_parsed(parsed, key, cfg, now)
     seen.subject = verified.subject
 
-    verdict = app[LIMITER].acquire(
-        [("issuer", cfg.label), ("subject", f"{cfg.label}\x00{verified.subject}")], now
-    )
+    limiter = app[LIMITER]
+    buckets = [("issuer", cfg.label), ("subject", f"{cfg.label}\x00{verified.subject}")]
+    verdict = limiter.acquire([b for b in buckets if b[0] in limiter.scopes], now)
     if not verdict.allowed:
         raise errors.RateLimited(verdict.scope or "subject", verdict.retry_after_s)
 
-    grant = policy.grant_for(app[RULES], verified.issuer, verified.claims)
+    rules: tuple[policy.Rule, ...] = app[RULES]
+    grant = policy.grant_for(rules, verified.issuer, verified.claims)
     if grant is None:
         raise errors.NoMatchingRule()
     seen.rule = grant.rule

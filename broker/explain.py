@@ -76,9 +76,9 @@ def explain(
         click.echo(f"identity: claims from {claims_file}, taken as given (NOT verified)")
     else:
         jwt_text = _token_text(token, token_file)
-        cfg = _issuer(settings, issuer) if issuer else None
+        wanted = _issuer(settings, issuer) if issuer else None
         try:
-            cfg, verified = asyncio.run(_verify(settings, jwt_text, cfg))
+            cfg, verified = asyncio.run(_verify(settings, jwt_text, wanted))
         except errors.BrokerError as exc:
             click.echo(f"identity: token refused: {exc.code}: {exc.message}")
             sys.exit(1)

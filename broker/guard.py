@@ -1,7 +1,8 @@
 """Wiring of the identity side into the app: key cache, audit log, metrics, rate limits.
 
 ``install(app, settings, clock)`` is called once by ``make_app``. It puts the audit sink under
-``AUDIT``, the metrics under ``METRICS`` and the limiter under ``LIMITER``; starts the key
+``AUDIT``, the metrics under ``METRICS`` and the limiter under ``LIMITER``; wraps ``BACKEND`` so
+every OpenBao call is timed; starts the key
 cache (warmed in the background, so an unreachable issuer never delays start-up) and adds
 ``GET /metrics``. Everything opened here is closed in the same cleanup context.
 """
@@ -18,9 +19,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from broker import errors
-from broker.app_keys import AUDIT, KEYS, LIMITER, METRICS, STORE
+from broker.app_keys import AUDIT, BACKEND, KEYS, LIMITER, METRICS, STORE
 from broker.audit_sink import AuditSink
 from broker.jwks import KeyCache
+from broker.metered import MeteredBackend
 from broker.metrics import BrokerMetrics, exposition
 from broker.ratelimit import RateLimiter
 from broker.sessions import State
@@ -50,6 +52,7 @@ def install(app: web.Application, settings: Settings, clock: Callable[[], float]
         reasons=error_codes(),
     )
     app[METRICS] = metrics
+    app[BACKEND] = MeteredBackend(app[BACKEND], metrics)
     app[LIMITER] = RateLimiter(identity.rate_limits)
 
     async def identity_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -21,8 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
-from broker import acl, app_keys, errors
-from broker.app_keys import BACKEND, CLOCK, SETTINGS, STORE
+from broker import acl, errors
+from broker.app_keys import AUDIT, BACKEND, CLOCK, METRICS, SETTINGS, STORE
+from broker.audit import AuditError
 from broker.claims import VerifiedClaims
 from broker.policy import Grant
 from broker.sessions import (
@@ -56,6 +57,7 @@ class OpenedSession:
 class EndOutcome:
     session_id: str
     state: State  # a final state, or ENDING while OpenBao has not confirmed
+    claimed: bool = True  # False: this call did not start the end (already ending/ended, ...)
 
 
 def session_settings(app: web.Application) -> SessionSettings:
@@ -63,30 +65,36 @@ def session_settings(app: web.Application) -> SessionSettings:
 
 
 def audit(app: web.Application, event: str, **fields: Any) -> None:
-    """Write an audit record when the app has an audit log (issue 4 wires it)."""
-    key = getattr(app_keys, "AUDIT", None)
-    writer = app.get(key) if key is not None else None
-    if writer is None:
+    """Write an audit record when the app has an audit log (``audit.path`` configured)."""
+    sink = app.get(AUDIT)
+    if sink is None:
         return
     try:
-        writer.append(event, datetime.now(UTC), **fields)
+        sink.append(event, datetime.now(UTC), **fields)
+    except AuditError:
+        # An issuer-chosen subject shaped like a token is refused: keep the record without it.
+        sink.append(event, datetime.now(UTC), **{**fields, "subject": "<withheld>"})
     except Exception:  # the audit log failing must not leave a session half-ended
         log.exception("audit record %s not written", event)
 
 
-def count_revocation(app: web.Application, cause: State) -> None:
-    key = getattr(app_keys, "METRICS", None)
-    metrics = app.get(key) if key is not None else None
+def count_revocation(app: web.Application, cause: State | str) -> None:
+    metrics = app.get(METRICS)
     if metrics is not None:
-        metrics.revocation(_METRIC_CAUSE.get(cause, "session_end"))
+        label = cause if isinstance(cause, str) else _METRIC_CAUSE.get(cause, "session_end")
+        metrics.revocation(label)
 
 
 async def open_session(
     app: web.Application, *, identity: VerifiedClaims, grant: Grant, acl_hcl: str | None
 ) -> OpenedSession:
     cfg = session_settings(app)
-    async with asyncio.timeout(cfg.open_timeout_s):  # bounds how long a pending row is young
-        return await _open(app, identity, grant, acl_hcl, cfg)
+    try:
+        async with asyncio.timeout(cfg.open_timeout_s):  # bounds how long a pending row is young
+            return await _open(app, identity, grant, acl_hcl, cfg)
+    except TimeoutError as exc:
+        log.warning("session open abandoned after %.0fs", cfg.open_timeout_s)
+        raise errors.VaultUnavailable("opening the session took too long") from exc
 
 
 async def _open(
@@ -134,6 +142,9 @@ async def _open(
                 "rule": grant.rule,
             },
             display_name=f"sluice-{grant.rule}",
+            max_ttl_s=grant.max_ttl_s,
+            renewable=grant.renewable,
+            num_uses=grant.num_uses,
         )
         accessor = issued.accessor
         expires_at = now + issued.ttl_s
@@ -185,18 +196,26 @@ async def _abandon(
 
 
 async def end_session(
-    app: web.Application, session_id: str, cause: State = State.ENDED
+    app: web.Application,
+    session_id: str,
+    cause: State = State.ENDED,
+    *,
+    token_sha256: str | None = None,
 ) -> EndOutcome:
-    """Ask for the end of a session and try to confirm it with OpenBao right away."""
+    """Ask for the end of a session and try to confirm it with OpenBao right away.
+
+    With ``token_sha256`` the claim succeeds only for the session's own bearer; a caller that
+    gets back ACTIVE must then tell "wrong bearer" from "no such session" itself.
+    """
     now = app[CLOCK]()
     claimed = await app[STORE].request_end(
-        session_id, cause, claim_until=now + session_settings(app).claim_s
+        session_id, cause, now + session_settings(app).claim_s, token_sha256
     )
     if claimed is None:
         current = await app[STORE].get(session_id)
         if current is None:
             raise errors.SessionNotFound()
-        return EndOutcome(session_id, current.state)
+        return EndOutcome(session_id, current.state, claimed=False)
     return EndOutcome(session_id, await settle(app, claimed))
 
 
@@ -212,15 +231,15 @@ async def settle(app: web.Application, record: SessionRecord) -> State:
     except errors.BrokerError as exc:
         delay = retry_delay_s(record.attempts, session_settings(app).retry_max_s)
         await store.retry_later(record.id, app[CLOCK]() + delay)
-        log.warning(
-            "session %s still ending (%s), retry in %.1fs", record.id, exc.code, delay
-        )
+        log.warning("session %s still ending (%s), retry in %.1fs", record.id, exc.code, delay)
         return State.ENDING
     if not await store.finish_end(record.id, app[CLOCK]()):
         current = await store.get(record.id)  # another replica finished it first
         return current.state if current else cause
     count_revocation(app, cause)
     audit(app, "revoke", session=record.id, accessor=record.accessor or "", cause=cause.value)
+    if record.acl_policy:
+        audit(app, "policy_delete", session=record.id, policy=record.acl_policy)
     audit(app, "session_end", session=record.id, subject=record.subject, state=cause.value)
     log.info("session %s revoked cause=%s subject=%s", record.id, cause.value, record.subject)
     return cause

@@ -32,7 +32,7 @@ REASONS = frozenset(
 OPERATIONS = frozenset(
     {
         "create_token", "revoke_accessor", "renew_token", "lookup_token", "write_policy",
-        "delete_policy", "health",
+        "delete_policy", "health", "lookup_accessor", "list_accessors",
     }
 )  # fmt: skip
 CAUSES = frozenset({"session_end", "expired", "reaper", "shutdown", "admin", "error"})

@@ -57,7 +57,9 @@ class Condition:
             assert self.regex is not None
             return self.regex.fullmatch(value) is not None
         # one_of: each listed value is exact, or a glob when it has glob characters.
-        return any(v == value or (_GLOB_CHARS.search(v) and fnmatchcase(value, v)) for v in self.values)
+        return any(
+            v == value or (_GLOB_CHARS.search(v) and fnmatchcase(value, v)) for v in self.values
+        )
 
     def holds(self, claims: Mapping[str, Any]) -> bool:
         try:

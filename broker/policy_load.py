@@ -121,7 +121,8 @@ def _rule(item: Any, i: int, by_ref: Mapping[str, str], sink: _Sink) -> Rule | N
     name = item.get("name", f"rule-{i}")
     if not isinstance(name, str) or not name.strip():
         sink(f"{where}.name", "a non-empty string")
-    issuer = by_ref.get(item.get("issuer")) if isinstance(item.get("issuer"), str) else None
+    ref = item.get("issuer")
+    issuer = by_ref.get(ref) if isinstance(ref, str) else None
     if issuer is None:
         sink(f"{where}.issuer", "must name one of the configured issuers (name or URL)")
     conditions = _conditions(item.get("match", {}), f"{where}.match", sink)
@@ -198,8 +199,10 @@ def _condition(claim: str, spec: Any) -> Condition:
             raise ValueError("an empty list matches nothing")
         return Condition.of(claim, "one_of", [_scalar(v) for v in spec])
     text = _scalar(spec)
-    return Condition.shorthand(claim, text) if isinstance(spec, str) else Condition.of(
-        claim, "exact", [text]
+    return (
+        Condition.shorthand(claim, text)
+        if isinstance(spec, str)
+        else Condition.of(claim, "exact", [text])
     )
 
 

@@ -60,6 +60,11 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The scopes that have a limit (a scope configured ``off`` has none)."""
+        return frozenset(self._specs)
+
     def check(self, scope: str, key: str, now: float) -> Decision:
         return self.acquire([(scope, key)], now)
 

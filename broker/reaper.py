@@ -79,11 +79,11 @@ def reaper_ctx(
             while True:
                 if unreconciled:
                     unreconciled = not await _reconcile_logged(app)
+                await asyncio.sleep(interval_s)
                 try:
                     await reap_once(app)
                 except Exception:
                     log.exception("reaper pass failed")
-                await asyncio.sleep(interval_s)
 
         task = asyncio.create_task(loop(), name="sluice-reaper")
         yield

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from broker import errors
 from broker.app_keys import BACKEND, CLOCK, STORE
-from broker.lifecycle import session_settings
+from broker.lifecycle import audit, count_revocation, session_settings
 from broker.sessions import State
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ async def reconcile(app: web.Application) -> Reconciled:
                 log.warning("reconciler: token of session %s not revoked (%s)", session, exc.code)
                 return False
         log.info("reconciler revoked a token of session %s", session)
+        count_revocation(app, "reaper")
+        audit(app, "revoke", session=session, accessor=accessor, cause="reconcile")
         return True
 
     revoked = sum(await asyncio.gather(*(revoke(a, s) for a, s in doomed)))

@@ -14,8 +14,8 @@ from aiohttp import web
 from broker import errors
 from broker.app_keys import CLOCK, STORE
 from broker.handlers import bearer
-from broker.lifecycle import end_session, session_settings
-from broker.sessions import FINAL, State, bearer_matches, heartbeat_deadline
+from broker.lifecycle import EndOutcome, end_session, session_settings
+from broker.sessions import FINAL, State, bearer_matches, heartbeat_deadline, token_digest
 from broker.store import SessionRecord
 from broker.wire import Secret
 
@@ -37,13 +37,23 @@ def state_body(record_id: str, state: State) -> dict[str, str]:
 
 
 async def delete_session(request: web.Request) -> web.Response:
-    record = await _owned(request)
-    if record.state in FINAL:
-        return web.Response(status=204)  # ending twice is not an error: the caller's goal holds
-    outcome = await end_session(request.app, record.id, State.ENDED)
+    presented = Secret(bearer(request))
+    session_id = request.match_info["session_id"]
+    # Claim first, checking the bearer's digest in the same statement (the digest of a
+    # ~140-bit random token: comparing it in SQL leaks nothing usable). Only when that
+    # claim fails is the row read, and the bearer checked, to say why.
+    outcome = await end_session(
+        request.app, session_id, State.ENDED, token_sha256=token_digest(presented.reveal())
+    )
+    if not outcome.claimed:
+        record = await _owned(request)  # 404 / 403 before anything is revealed
+        if record.state is State.ACTIVE:  # lost a race with nothing: claim again, bearer known
+            outcome = await end_session(request.app, session_id, State.ENDED)
+        else:
+            outcome = EndOutcome(session_id, record.state, claimed=False)
     if outcome.state in FINAL:
-        return web.Response(status=204)
-    return web.json_response(state_body(record.id, outcome.state), status=202)
+        return web.Response(status=204)  # ending twice is not an error: the goal holds
+    return web.json_response(state_body(session_id, outcome.state), status=202)
 
 
 async def heartbeat(request: web.Request) -> web.Response:
@@ -53,9 +63,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     now = app[CLOCK]()
     window = session_settings(app).heartbeat_window_s
     deadline = heartbeat_deadline(now, record.expires_at, window)
-    if record.state is not State.ACTIVE or not await app[STORE].heartbeat(
-        record.id, now, deadline
-    ):
+    if record.state is not State.ACTIVE or not await app[STORE].heartbeat(record.id, now, deadline):
         raise errors.SessionNotActive()
     return web.json_response(
         {

@@ -76,7 +76,7 @@ def retry_delay_s(attempts: int, cap_s: float, jitter: float = 0.0) -> float:
     """
     if attempts < 0:
         raise ValueError("attempts must be >= 0")
-    base = min(cap_s, RETRY_BASE_S * (2 ** min(attempts, 30)))
+    base = min(cap_s, RETRY_BASE_S * float(2 ** min(attempts, 30)))
     return base * (1.0 + 0.5 * jitter)
 
 

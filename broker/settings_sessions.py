@@ -105,7 +105,9 @@ def admin_settings(raw: Any, problems: list[tuple[str, str]]) -> AdminSettings:
     if isinstance(sock, str) and len(sock.encode()) > 100:
         problems.append(("admin.socket", "unix socket paths are limited to ~100 bytes"))
     if isinstance(sock, str) and sock and not isinstance(token_file, str):
-        problems.append(("admin.socket", "needs admin.token_file: the socket is not the credential"))
+        problems.append(
+            ("admin.socket", "needs admin.token_file: the socket is not the credential")
+        )
     return AdminSettings(
         token_file=Path(token_file) if isinstance(token_file, str) and token_file else None,
         socket=Path(sock) if isinstance(sock, str) and sock else None,

@@ -53,7 +53,11 @@ class SessionStore(Protocol):
     async def get(self, session_id: str) -> SessionRecord | None: ...
 
     async def activate(
-        self, session_id: str, accessor: str, token_sha256: str, expires_at: float,
+        self,
+        session_id: str,
+        accessor: str,
+        token_sha256: str,
+        expires_at: float,
         deadline_at: float,
     ) -> bool: ...
 
@@ -62,12 +66,16 @@ class SessionStore(Protocol):
     ) -> bool: ...
 
     async def request_end(
-        self, session_id: str, cause: State, claim_until: float
+        self, session_id: str, cause: State, claim_until: float, token_sha256: str | None = None
     ) -> SessionRecord | None: ...
 
-    async def claim_ending(self, now: float, claim_until: float, limit: int) -> list[SessionRecord]: ...
+    async def claim_ending(
+        self, now: float, claim_until: float, limit: int
+    ) -> list[SessionRecord]: ...
 
-    async def expire_due(self, now: float, claim_until: float, limit: int) -> list[SessionRecord]: ...
+    async def expire_due(
+        self, now: float, claim_until: float, limit: int
+    ) -> list[SessionRecord]: ...
 
     async def finish_end(self, session_id: str, at: float) -> bool: ...
 

@@ -19,10 +19,7 @@ from broker.store import SessionRecord
 from broker.store_schema import SESSION_COLUMNS
 
 _SELECT = f"SELECT {SESSION_COLUMNS} FROM sessions"
-_INSERT = (
-    f"INSERT INTO sessions ({SESSION_COLUMNS})"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+_INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def record_of(row: Sequence[Any]) -> SessionRecord:
@@ -62,16 +59,32 @@ class SqlStore:
         await self._execute(
             _INSERT,
             (
-                record.id, record.state.value, record.issuer, record.subject, record.rule,
-                json.dumps(list(record.policies)), record.accessor, record.token_sha256,
-                record.created_at, record.expires_at, record.ended_at, record.acl_policy,
-                record.end_cause.value if record.end_cause else None, record.deadline_at,
-                record.heartbeat_at, record.attempts, record.next_attempt_at,
+                record.id,
+                record.state.value,
+                record.issuer,
+                record.subject,
+                record.rule,
+                json.dumps(list(record.policies)),
+                record.accessor,
+                record.token_sha256,
+                record.created_at,
+                record.expires_at,
+                record.ended_at,
+                record.acl_policy,
+                record.end_cause.value if record.end_cause else None,
+                record.deadline_at,
+                record.heartbeat_at,
+                record.attempts,
+                record.next_attempt_at,
             ),
         )
 
     async def activate(
-        self, session_id: str, accessor: str, token_sha256: str, expires_at: float,
+        self,
+        session_id: str,
+        accessor: str,
+        token_sha256: str,
+        expires_at: float,
         deadline_at: float,
     ) -> bool:
         """pending -> active, once OpenBao issued the token."""
@@ -97,13 +110,21 @@ class SqlStore:
         )
 
     async def request_end(
-        self, session_id: str, cause: State, claim_until: float
+        self, session_id: str, cause: State, claim_until: float, token_sha256: str | None = None
     ) -> SessionRecord | None:
-        """active -> ending(cause), claimed by the caller until ``claim_until``."""
+        """active -> ending(cause), claimed by the caller until ``claim_until``.
+
+        With ``token_sha256`` only the session's own bearer may end it: the check and the
+        claim are one statement (one round trip on the hot path of mass ends).
+        """
+        where, params = "id = ? AND state = 'active'", [cause.value, claim_until, session_id]
+        if token_sha256 is not None:
+            where += " AND token_sha256 = ?"
+            params.append(token_sha256)
         rows = await self._fetch(
             "UPDATE sessions SET state = 'ending', end_cause = ?, next_attempt_at = ?"
-            f" WHERE id = ? AND state = 'active' RETURNING {SESSION_COLUMNS}",
-            (cause.value, claim_until, session_id),
+            f" WHERE {where} RETURNING {SESSION_COLUMNS}",
+            params,
         )
         return record_of(rows[0]) if rows else None
 

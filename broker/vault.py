@@ -38,6 +38,10 @@ class VaultBackend(Protocol):
         no_default_policy: bool,
         metadata: dict[str, str],
         display_name: str,
+        *,
+        max_ttl_s: int | None = None,
+        renewable: bool = False,
+        num_uses: int = 0,
     ) -> IssuedToken: ...
 
     async def revoke_accessor(self, accessor: str) -> None: ...
@@ -85,15 +89,20 @@ class OpenBaoBackend:
         no_default_policy: bool,
         metadata: dict[str, str],
         display_name: str,
+        *,
+        max_ttl_s: int | None = None,
+        renewable: bool = False,
+        num_uses: int = 0,
     ) -> IssuedToken:
         path = "auth/token/create" + (f"/{self._role}" if self._role else "")
         body = {
             "policies": list(policies),
             "ttl": f"{ttl_s}s",
-            # Caps the token below the rule's TTL even if renewed.
-            "explicit_max_ttl": f"{ttl_s}s",
+            # Caps the token at the rule's max_ttl (default: its ttl) even if renewed.
+            "explicit_max_ttl": f"{max_ttl_s or ttl_s}s",
             "no_default_policy": no_default_policy,
-            "renewable": False,
+            "renewable": renewable,  # the token role must allow it too
+            "num_uses": num_uses,  # 0: unlimited
             "meta": metadata,
             "display_name": display_name,
         }

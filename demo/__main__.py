@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from broker.audit import verify_audit
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from demo.workload import mask, token_from_socket
@@ -92,7 +93,12 @@ def main() -> int:
     issuer = Issuer()
     broker: subprocess.Popen[bytes] | None = None
     sidecar: subprocess.Popen[bytes] | None = None
-    logs = {"broker": work / "broker.log", "sidecar": work / "sidecar.log"}
+    # The audit log is checked for leaks like the process logs are.
+    logs = {
+        "broker": work / "broker.log",
+        "sidecar": work / "sidecar.log",
+        "audit": work / "audit.jsonl",
+    }
     try:
         bao.start()
         say("1/8", f"OpenBao dev server started at {bao.addr} (pid {bao.pid})")
@@ -119,8 +125,9 @@ def main() -> int:
             f"listen: {{host: 127.0.0.1, port: {port}}}\n"
             f"vault: {{addr: '{bao.addr}', token_file: '{broker_token}', token_role: sluice}}\n"
             f"store: {{sqlite_path: '{work / 'sessions.db'}'}}\n"
-            f"issuers:\n  - issuer: '{issuer.url}'\n    audiences: [sluice]\n"
-            f"rules:\n  - name: demo-app\n    issuer: '{issuer.url}'\n"
+            f"audit: {{path: '{logs['audit']}'}}\n"
+            f"issuers:\n  - name: demo-issuer\n    issuer: '{issuer.url}'\n    audiences: [sluice]\n"
+            f"rules:\n  - name: demo-app\n    issuer: demo-issuer\n"
             f"    match: {{sub: 'system:serviceaccount:demo:*'}}\n"
             f"    policies: [sluice-demo-read]\n    ttl: {RULE_TTL_S}s\n"
         )
@@ -196,7 +203,9 @@ def main() -> int:
             if token in path.read_text() or identity.read_text() in path.read_text()
         ]
         say("", f"logs checked: {'LEAK in ' + ', '.join(leaked) if leaked else 'no token, no JWT'}")
-        return 1 if leaked else 0
+        chain = verify_audit(logs["audit"])
+        say("", f"audit log: {chain.describe()} (sluice broker audit-verify)")
+        return 1 if leaked or not chain.ok else 0
     except Exception as exc:  # noqa: BLE001 - the demo's one place to report any failure
         print(f"demo failed: {exc}", file=sys.stderr)
         for name, path in logs.items():

@@ -32,3 +32,10 @@ def has_crc32_base62_suffix(token: str, prefix_len: int = 4) -> bool:
     if len(body) != 30 or not body.isascii():
         return False
     return crc32_base62(body) == checksum
+
+
+def with_crc32_base62(prefix: str, body: str) -> str:
+    """A well-formed token from a prefix and a 30-character body (for test corpora)."""
+    if len(body) != 30:
+        raise ValueError("the token body is 30 characters")
+    return prefix + body + crc32_base62(body)

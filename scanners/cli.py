@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 
 from scanners.engine import Engine
 from scanners.errors import ConfigError, KnownValueRejected, ScannerError
+from scanners.findings import Finding
 from scanners.known import KnownValues
 from scanners.redactor import DEFAULT_MARKER, DEFAULT_MAX_LINE, MODES
 
@@ -35,7 +36,10 @@ _common_options = [
 ]
 
 
-def common_options(func):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(func: F) -> F:
     for option in reversed(_common_options):
         func = option(func)
     return func
@@ -78,7 +82,7 @@ def build_engine(
     return Engine(rules, known, backend=backend)
 
 
-def _fail(exc: ScannerError) -> None:
+def _fail(exc: ScannerError) -> NoReturn:
     click.echo(f"sluice: {exc}", err=True)
     sys.exit(exc.exit_code)
 
@@ -102,14 +106,13 @@ def redact(
     from scanners.stream import redact_stream
 
     try:
-        "{rule}".format(rule="x") and marker.format(rule="x")
+        marker.format(rule="x")
     except (KeyError, IndexError, ValueError):
         _fail(ConfigError("--marker may only use the {rule} placeholder"))
     try:
         engine = build_engine(known_files, known_envs, disabled, backend)
     except ScannerError as exc:
         _fail(exc)
-    redactor = Redactor(engine, mode=mode, marker=marker, max_line_length=max_line_length)
     sink: TextIO | None = None
     if report_file is not None:
         try:
@@ -118,8 +121,12 @@ def redact(
             _fail(ConfigError(f"--report-file {report_file}: {exc.strerror}"))
     elif mode == "report":
         sink = sys.stderr
+    redactor = Redactor(
+        engine, mode=mode, marker=marker, max_line_length=max_line_length,
+        keep_findings=sink is not None,
+    )
 
-    def on_findings(found: list) -> None:  # type: ignore[type-arg]
+    def on_findings(found: list[Finding]) -> None:
         if sink is not None:
             report.jsonl(found, sink)
             sink.flush()

@@ -33,10 +33,16 @@ def shannon_entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
 
 
-def secret_spans(rule: Rule, text: str) -> list[tuple[int, int]]:
-    """Spans (start, end exclusive) of the secrets `rule` confirms in `text`."""
+def secret_spans(
+    rule: Rule, text: str, pos: int = 0, endpos: int | None = None
+) -> list[tuple[int, int]]:
+    """Spans (start, end exclusive) of the secrets `rule` confirms in `text`.
+
+    `pos`/`endpos` bound the search as in `re.Pattern.finditer` (the engine passes the region
+    its prefilter located); the text before `pos` still counts as context for `\\b` and `^`."""
     spans: list[tuple[int, int]] = []
-    for match in compiled(rule).finditer(text):
+    stop = len(text) if endpos is None else endpos
+    for match in compiled(rule).finditer(text, pos, stop):
         if "secret" in match.re.groupindex and match.group("secret") is not None:
             start, end = match.span("secret")
         else:

@@ -20,7 +20,7 @@ from typing import Any
 try:
     import hyperscan as _hs
 except ImportError:  # pragma: no cover
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 
 Entries = Sequence[tuple[bytes, int, int]]
 

@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from scanners import confirm
 from scanners.findings import Span
 from scanners.known import RULE_ID as KNOWN_RULE_ID
 from scanners.known import KnownValues
-from scanners.prefilter import HyperscanPrefilter, KeywordPrefilter, hyperscan_available
+from scanners.prefilter import Hit, HyperscanPrefilter, KeywordPrefilter, hyperscan_available
 from scanners.rule import Rule
 
 # Secrets whose pattern has no upper bound are assumed no longer than this (window overlap).
@@ -30,6 +31,8 @@ UNBOUNDED_SECRET_CAP = 1024
 # A multi-line secret (a PEM block) is looked for this far around its candidate.
 MULTILINE_CAP = 16384
 KNOWN = -1
+# Windows remembered as confirming nothing (16-byte digests: about 1 MB at most).
+CLEAN_CACHE_SIZE = 16384
 
 
 def max_width(rule: Rule) -> int:
@@ -41,6 +44,25 @@ def max_width(rule: Rule) -> int:
         width = UNBOUNDED_SECRET_CAP
     cap = MULTILINE_CAP if rule.multiline else UNBOUNDED_SECRET_CAP
     return min(width, cap)
+
+
+def exact_width(rule: Rule) -> int | None:
+    """The rule's longest match when its pattern is bounded, else None."""
+    try:
+        width = int(re._parser.parse(rule.pattern).getwidth()[1])  # type: ignore[attr-defined]
+    except (re.error, OverflowError):  # pragma: no cover
+        return None
+    return None if width >= UNBOUNDED_SECRET_CAP * 64 else width
+
+
+_END_ASSERTION = re.compile(r"(?<!\\)(?:\\\\)*(?:\$|\\[ZzbB])")
+
+
+def right_exact(pattern: str) -> bool:
+    """True when cutting the text right after a match's end cannot change what matches: the
+    pattern has no `$`, `\\Z` or word-boundary assertion other than a leading `\\b`."""
+    body = pattern.removeprefix("\\b")
+    return _END_ASSERTION.search(body) is None
 
 
 def is_generic(rule_id: str, tags: Iterable[str] = ()) -> bool:
@@ -64,6 +86,12 @@ class Engine:
         self._generic = {r.id for r in self.rules if is_generic(r.id, r.tags)}
         self.multiline_rules = tuple(i for i, r in enumerate(self.rules) if r.multiline)
         widths = [max_width(r) for r in self.rules]
+        self._multiline = frozenset(self.multiline_rules)
+        self._width: list[int | None] = [
+            exact_width(r) for r in self.rules
+        ]
+        self._right_exact = [right_exact(r.pattern) for r in self.rules]
+        self._clean: dict[bytes, None] = {}
         self.max_line_secret = max(
             [w for r, w in zip(self.rules, widths) if not r.multiline]
             + [self.known.max_length if self.known else 0, 1]
@@ -87,13 +115,29 @@ class Engine:
             residue = list(self._hs.rejected)
             residue_anchors = ()
         self.backend = "hyperscan" if self._hs is not None else "python"
+        if self._hs is not None:
+            self._hs.set_triggers(self.block_keywords)
         self._kw = KeywordPrefilter(self.rules, residue, residue_anchors, known_id=KNOWN)
 
     # -- prefilter ---------------------------------------------------------------------------
 
-    def _hits(self, text: str) -> list[tuple[int, int]]:
-        """(rule index or KNOWN, char offset inside a possible match), unordered."""
-        hits: list[tuple[int, int]] = []
+    def first_trigger(self, text: str) -> int:
+        """Offset inside the first occurrence of a keyword that may open a multi-line secret
+        (a PEM header), or -1: the redactor gathers such lines into one block."""
+        if not self.block_keywords:
+            return -1
+        if self._hs is not None:
+            found = self._hs.first_trigger(text)
+            if found is not None:
+                return found - 1 if found > 0 else found
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+        positions = [p for p in (lowered.find(k) for k in self.block_keywords) if p != -1]
+        return min(positions) if positions else -1
+
+    def _hits(self, text: str) -> list[Hit]:
+        hits: list[Hit] = []
         if self._hs is not None:
             hits.extend(self._hs.hits(text))
         if not self._kw.empty:
@@ -108,46 +152,102 @@ class Engine:
         hits = self._hits(text)
         if not hits:
             return []
-        multiline = set(self.multiline_rules)
-        lines: dict[int, tuple[int, set[int]]] = {}
+        multiline = self._multiline
+        # (line start, rule) -> [line end, earliest start, first end, last end]; -1 = unknown
+        windows: dict[tuple[int, int], list[int]] = {}
         regions: list[tuple[int, int]] = []
         hits.sort(key=lambda h: h[1])
         line_start, line_end = -1, -1
-        for rule_index, pos in hits:
+        for rule_index, anchor, start, first_end, last_end in hits:
             if rule_index in multiline:
-                regions.append((rule_index, pos))
+                regions.append((rule_index, anchor))
                 continue
-            if not line_start <= pos < line_end:
-                if text[pos:pos + 1] == "\n":  # a cross-line prefilter hit ends on the newline
-                    pos -= 1
-                    if pos < 0:
+            if not line_start <= anchor < line_end:
+                if text[anchor : anchor + 1] == "\n":  # a match that ends by eating the newline
+                    anchor -= 1
+                    if anchor < 0:
                         continue
-                line_start = text.rfind("\n", 0, pos) + 1
-                line_end = text.find("\n", pos)
+                line_start = text.rfind("\n", 0, anchor) + 1
+                line_end = text.find("\n", anchor)
                 if line_end == -1:
                     line_end = len(text)
                 if line_end == line_start:
                     continue
-            entry = lines.get(line_start)
-            if entry is None:
-                lines[line_start] = (line_end, {rule_index})
+            window = windows.get((line_start, rule_index))
+            if window is None:
+                windows[(line_start, rule_index)] = [line_end, start, first_end, last_end]
             else:
-                entry[1].add(rule_index)
+                window[1] = -1 if start < 0 or window[1] < 0 else min(start, window[1])
+                window[2] = -1 if first_end < 0 or window[2] < 0 else min(first_end, window[2])
+                window[3] = -1 if last_end < 0 or window[3] < 0 else max(last_end, window[3])
         spans: set[Span] = set()
-        for start, (end, rule_indexes) in lines.items():
+        with_start = self._hs.with_start if self._hs is not None else frozenset()
+        refined: dict[int, dict[int, tuple[int, int, int]] | None] = {}
+        for (start, rule_index), (end, first, first_end, last_end) in windows.items():
             line = text[start:end]
-            for rule_index in rule_indexes:
-                if rule_index == KNOWN:
-                    assert self.known is not None
-                    found = self.known.spans(line)
-                    spans.update(Span(start + s.start, start + s.end, s.rule) for s in found)
-                    continue
-                rule = self.rules[rule_index]
-                for s, e in confirm.secret_spans(rule, line):
-                    spans.add(Span(start + s, start + e, rule.id))
+            if rule_index in with_start:
+                # Generic rules: their regex is slow per position, so find exactly where each
+                # match starts (a second hyperscan pass over this one line) and begin there.
+                if start not in refined:
+                    assert self._hs is not None
+                    refined[start] = self._hs.starts(line)
+                exact = refined[start]
+                if exact is not None:
+                    if rule_index not in exact:
+                        continue
+                    first, first_end, last_end = (p + start for p in exact[rule_index])
+            if rule_index == KNOWN:
+                assert self.known is not None
+                spans.update(Span(start + s.start, start + s.end, s.rule) for s in self.known.spans(line))
+                continue
+            rule = self.rules[rule_index]
+            pos, endpos = self._bounds(rule_index, start, len(line), first, first_end, last_end)
+            key = self._clean_key(rule_index, line, pos, endpos)
+            if key in self._clean:
+                continue
+            confirmed = confirm.secret_spans(rule, line, pos, endpos)
+            if not confirmed:
+                self._remember_clean(key)
+            for s, e in confirmed:
+                spans.add(Span(start + s, start + e, rule.id))
         if regions:
             spans.update(self._confirm_regions(text, regions))
         return self._resolve(spans)
+
+    @staticmethod
+    def _clean_key(rule_index: int, line: str, pos: int, endpos: int) -> bytes:
+        """What a search of line[pos:endpos] depends on: the rule, that text, the character
+        before it (word boundaries) and whether it starts the line. Hashed, so the cache holds
+        no log text."""
+        before = line[pos - 1 : endpos] if pos else "\0" + line[:endpos]
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(rule_index.to_bytes(4, "big", signed=True))
+        digest.update(before.encode("utf-8", "surrogateescape"))
+        return digest.digest()
+
+    def _remember_clean(self, key: bytes) -> None:
+        # Logs repeat themselves (the same placeholder, the same config dump on every request):
+        # remember windows that confirmed nothing, FIFO-bounded.
+        if len(self._clean) >= CLEAN_CACHE_SIZE:
+            del self._clean[next(iter(self._clean))]
+        self._clean[key] = None
+
+    def _bounds(
+        self, rule_index: int, line_start: int, length: int, first: int, first_end: int, last_end: int
+    ) -> tuple[int, int]:
+        """The part of a line the rule's regex must search to find exactly what a search of the
+        whole line finds. Every match ends at a reported end (the prefilter's patterns match a
+        superset) and starts at or after the earliest reported start, or at most the rule's
+        width before the first reported end. The right edge is cut only for patterns with no
+        end-of-text assertion, which a cut would make true."""
+        pos, endpos = 0, length
+        if first >= 0:
+            pos = first - line_start
+        elif first_end >= 0 and self._width[rule_index] is not None:
+            pos = first_end - line_start - self._width[rule_index]  # type: ignore[operator]
+        if last_end >= 0 and self._right_exact[rule_index]:
+            endpos = last_end - line_start
+        return min(max(pos, 0), length), min(max(endpos, 0), length)
 
     def _confirm_regions(self, text: str, hits: list[tuple[int, int]]) -> set[Span]:
         spans: set[Span] = set()

@@ -31,6 +31,12 @@ DOCUMENTED_EXAMPLES: frozenset[str] = frozenset(
         "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",
         "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
         "y_NbAkKc66ryYTWUXYEu",
+        # RFC 6749 / 6750 examples (OAuth 2.0): access, refresh, code, Basic client creds.
+        "2YotnFZFEjr1zCsicMWpAA",
+        "tGzv3JOkF0XG5Qx2TlKWIA",
+        "SplxlOBeZQQYbYS6WxSbIA",
+        "czZCaGRSa3F0MzpnWDFmQmF0M2JW",
+        "mF_9.B5f-4.1JqM",
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     }
 )
@@ -85,12 +91,23 @@ _PATH = re.compile(
     r"|\S+\.(?:pem|key|crt|cer|der|json|ya?ml|txt|p12|pfx|jks|env|cfg|conf|ini|toml|gpg|asc|pub)"
 )
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^@\s]*", re.IGNORECASE)
-_IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.:-]?[A-Za-z]+)*")
 _NUMBERISH = re.compile(r"[0-9.:,_ +-]+|v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.]+)?")
-_CODE = re.compile(r"[()\[\]{}]|^[@&*!]|\b(?:os\.environ|getenv|process\.env|ENV\[|secrets\.)")
+_DOTTED_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(?:[.:-][A-Za-z_$][A-Za-z0-9_$]*)*")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+_CODE = re.compile(
+    r"[()\[\]{}]|^[@&*!]|\b(?:os\.environ|getenv|process\.env|ENV\[|secrets\.)"
+    r"|^(?:self|this|cls|os|settings|config|conf|cfg|env|request|req|process|params|args|opts"
+    r"|options|ctx|context|app|vars|values|props|data|form|creds|credentials)\.[A-Za-z_]"
+)
 
 COMMON_WORDS: frozenset[str] = frozenset(
-    ["true", "false", "null", "nil", "none", "undefined", "required", "optional", "string", "str", "bytes", "int", "bool", "secret", "secrets", "password", "passwords", "passwd", "token", "tokens", "default", "empty", "unset", "hidden", "env", "vault", "kms", "sops", "base64", "encrypted", "disabled", "enabled", "yes", "no", "on", "off", "auto", "bearer", "basic", "oauth", "oauth2", "jwt", "admin", "admin123", "root", "toor", "letmein", "welcome", "guest", "test", "test123", "testing", "pass", "pass123", "password1", "password123", "passw0rd", "p@ssw0rd", "p@ssword", "secret123", "hunter2", "12345678", "123456789", "abc123", "s3cr3t", "s3cret", "foobar123", "postgres", "mysql", "redis", "rabbitmq", "guestguest"]
+    "true false null nil none undefined required optional string str bytes int bool secret "
+    "secrets password passwords passwd token tokens default empty unset hidden env vault kms "
+    "sops base64 encrypted disabled enabled yes no on off auto bearer basic oauth oauth2 jwt "
+    "admin admin123 root toor letmein welcome guest test test123 testing pass pass123 "
+    "password1 password123 passw0rd p@ssw0rd p@ssword secret123 hunter2 12345678 123456789 "
+    "abc123 s3cr3t s3cret foobar123 postgres mysql redis rabbitmq guestguest".split()
 )
 
 
@@ -103,6 +120,27 @@ def is_hex_digest(value: str) -> bool:
     return _HEX_DIGEST.fullmatch(value) is not None or _ALGO_DIGEST.fullmatch(value) is not None
 
 
+def is_code_name(value: str) -> bool:
+    """A name, type, attribute path or constant (`secretRef`, `Ed25519PrivateKey`,
+    `settings.SECRET_KEY`): made of word-sized parts, where a random token (even one of
+    letters only) breaks into many one- or two-letter runs."""
+    if _DOTTED_NAME.fullmatch(value) is None:
+        return False
+    parts = _NAME_PART.findall(value)
+    if not parts:
+        return False
+    # An attribute path or kebab name (`_t.AuthType`, `my-app-tls`) is a name even with short
+    # segments; a random token split on `-`/`_` breaks into far shorter parts.
+    floor = 2.5 if any(sep in value for sep in ".:-_") else 3.5
+    if sum(map(len, parts)) / len(parts) < floor:
+        return False
+    # Words have vowels (about 40% of letters in English names, 23% in random letters, for
+    # which the part-length floor does most of the work); allow one acronym (`MLKEM`).
+    letters = "".join(p for p in parts if p.isalpha())
+    voweless = sum(1 for p in parts if len(p) >= 3 and p.isalpha() and not _VOWEL.search(p))
+    return voweless <= 1 and len(_VOWEL.findall(letters)) >= 0.2 * len(letters)
+
+
 def is_benign(value: str) -> bool:
     """True for the non-secret data a secret-looking key commonly holds."""
     lowered = value.lower()
@@ -112,7 +150,7 @@ def is_benign(value: str) -> bool:
         or is_hex_digest(value)
         or _PATH.fullmatch(value) is not None
         or _URL.fullmatch(value) is not None
-        or _IDENTIFIER.fullmatch(value) is not None
+        or is_code_name(value)
         or _NUMBERISH.fullmatch(value) is not None
         or _CODE.search(value) is not None
     )

@@ -21,11 +21,15 @@ from scanners.rule import Rule
 try:  # optional compiled engines; the pure-Python path must work without them
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised by forcing backend="python"
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 try:
     import ahocorasick as _ac
 except ImportError:  # pragma: no cover
     _ac = None
+
+# (rule index, anchor offset on the hit's line, earliest match start or -1, first match end or
+# -1, last match end or -1): what the engine needs to confirm just the right part of a line.
+Hit = tuple[int, int, int, int, int]
 
 _NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 
@@ -58,6 +62,12 @@ def relaxed(expression: bytes) -> bytes:
     return _BOUNDED.sub(opened, expression)
 
 
+def wants_start(rule: Rule) -> bool:
+    """Rules whose Python pattern is slow to search (a variable-length key-name prefix) get
+    start-of-match reporting, so confirmation starts exactly where the match does."""
+    return "generic" in rule.tags or rule.pattern.startswith("(?P<key>")
+
+
 def hyperscan_available() -> bool:
     return _hs is not None
 
@@ -67,33 +77,18 @@ def hyperscan_expression(pattern: str) -> bytes:
     return _NAMED_GROUP.sub("(?:", pattern).encode("utf-8")
 
 
-class HyperscanPrefilter:
-    def __init__(self, rules: Sequence[Rule], anchors: Sequence[str], *, known_id: int) -> None:
+class _Database:
+    """One compiled hyperscan database; patterns it cannot take are listed in `rejected`."""
+
+    def __init__(self, entries: list[tuple[bytes, int, int]]) -> None:
         assert _hs is not None
         self.rejected: list[int] = []
-        base = _hs.HS_FLAG_MULTILINE  # ^ and $ at line boundaries, as `confirm` sees lines
-        entries: list[tuple[bytes, int, int]] = []  # (expression, id, flags)
-        for index, rule in enumerate(rules):
-            flag = base
-            if rule.ignore_case:
-                flag |= _hs.HS_FLAG_CASELESS
-            if rule.multiline:
-                flag |= _hs.HS_FLAG_DOTALL
-            entries.append((relaxed(hyperscan_expression(rule.pattern)), index, flag))
-        # Anchors share one id: a hit only says "look for known values on this line".
-        self._known_raw = known_id & 0xFFFFFFFF
-        self._known_id = known_id
-        for anchor in anchors:
-            literal = re.escape(anchor).encode("utf-8", "surrogateescape")
-            entries.append((literal, self._known_raw, base))
-        self._db: Any = None
-        if entries:
-            self._db = self._load_or_compile(entries)
-
-    def _load_or_compile(self, entries: list[tuple[bytes, int, int]]) -> Any:
-        assert _hs is not None
+        self.db: Any = None
+        if not entries:
+            return
         try:
-            return database_cache.load_or_build(entries, _compile)
+            self.db = database_cache.load_or_build(entries, _compile)
+            return
         except _hs.error:
             pass
         # Some pattern is beyond hyperscan: find which, retry those as prefilter patterns
@@ -109,48 +104,132 @@ class HyperscanPrefilter:
                 break
             else:
                 self.rejected.append(ident)
-        return database_cache.load_or_build(kept, _compile) if kept else None
+        self.db = database_cache.load_or_build(kept, _compile) if kept else None
 
-    def hits(self, text: str) -> list[tuple[int, int]]:
-        if self._db is None or not text:
+
+class HyperscanPrefilter:
+    """Three databases, because mixing them costs more than scanning each: the provider rules,
+    the generic key-name rules (whose leading key-name class makes a combined database several
+    times slower), and the generic rules again with start-of-match reporting, which is too slow
+    for whole buffers and is run only on the few lines the generic database flagged."""
+
+    def __init__(self, rules: Sequence[Rule], anchors: Sequence[str], *, known_id: int) -> None:
+        assert _hs is not None
+        base = _hs.HS_FLAG_MULTILINE  # ^ and $ at line boundaries, as `confirm` sees lines
+        main: list[tuple[bytes, int, int]] = []  # (expression, id, flags)
+        generic: list[tuple[bytes, int, int]] = []
+        starts: list[tuple[bytes, int, int]] = []
+        for index, rule in enumerate(rules):
+            flag = base
+            if rule.ignore_case:
+                flag |= _hs.HS_FLAG_CASELESS
+            if rule.multiline:
+                flag |= _hs.HS_FLAG_DOTALL
+            expr = relaxed(hyperscan_expression(rule.pattern))
+            if wants_start(rule):
+                generic.append((expr, index, flag))
+                starts.append((expr, index, flag | _hs.HS_FLAG_SOM_LEFTMOST))
+            else:
+                main.append((expr, index, flag))
+        # Anchors share one id: a hit only says "look for known values on this line".
+        self._known_raw = known_id & 0xFFFFFFFF
+        self._known_id = known_id
+        for anchor in anchors:
+            literal = re.escape(anchor).encode("utf-8", "surrogateescape")
+            main.append((literal, self._known_raw, base))
+        databases = (_Database(main), _Database(generic))
+        self._scanned = [d for d in databases if d.db is not None]
+        self.rejected = sorted({i for d in databases for i in d.rejected} - {self._known_raw})
+        self._starts = _Database(starts)
+        self.with_start = {i for _, i, _ in starts} - set(self._starts.rejected)
+        self._triggers: _Database | None = None
+
+    def set_triggers(self, keywords: Sequence[str]) -> None:
+        """Literals (case-insensitive) whose first occurrence `first_trigger` reports."""
+        assert _hs is not None
+        flag = _hs.HS_FLAG_CASELESS | _hs.HS_FLAG_SINGLEMATCH
+        entries = [(re.escape(k).encode(), 0, flag) for k in keywords]
+        self._triggers = _Database(entries) if entries else None
+
+    def first_trigger(self, text: str) -> int | None:
+        """Character offset of the first trigger's end, -1 if none; None if not available."""
+        if self._triggers is None or self._triggers.db is None or not text.isascii():
+            return None
+        found: list[int] = []
+
+        def on_match(_rule: int, _start: int, end: int, _flags: int, _ctx: object) -> bool:
+            found.append(end)
+            return True  # the first (earliest-ending) occurrence is all we need
+
+        try:
+            self._triggers.db.scan(text.encode("ascii"), match_event_handler=on_match)
+        except _hs.ScanTerminated:  # pragma: no cover - depends on the bindings' version
+            pass
+        return found[0] if found else -1
+
+    def starts(self, line: str) -> dict[int, tuple[int, int, int]] | None:
+        """For an ASCII line: rule -> (earliest start, first end, last end) of the rules that
+        report starts; None when offsets cannot be given (non-ASCII text)."""
+        if self._starts.db is None or not line.isascii():
+            return None
+        found: dict[int, tuple[int, int, int]] = {}
+
+        def on_match(rule: int, start: int, end: int, _flags: int, _ctx: object) -> None:
+            seen = found.get(rule)
+            found[rule] = (start, end, end) if seen is None else (min(seen[0], start), seen[1], end)
+
+        self._starts.db.scan(line.encode("ascii"), match_event_handler=on_match)
+        return found
+
+    def hits(self, text: str) -> list[Hit]:
+        if not self._scanned or not text:
             return []
         ascii_text = text.isascii()
         data = text.encode("ascii") if ascii_text else text.encode("utf-8", "surrogateescape")
-        found: list[tuple[int, int]] = []
-        add = found.append
-        last: dict[int, int] = {}
-
+        found: list[list[int]] = []
+        current: dict[int, list[int]] = {}
         find = data.find
 
-        def on_match(rule: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            # Unbounded patterns report every end offset; one hit per rule per line suffices
-            # because the engine confirms the whole line around a hit.
-            prev = last.get(rule, -1)
-            if prev >= 0 and find(b"\n", prev, end - 1) == -1:
+        def on_match(rule: int, start: int, end: int, _flags: int, _ctx: object) -> None:
+            # Unbounded patterns report every end offset: fold the hits of one rule on one line
+            # into [rule, anchor, earliest start (unknown here), first end, last end].
+            hit = current.get(rule)
+            if hit is not None and find(b"\n", hit[4] - 1, end - 1) == -1:
+                hit[4] = end
                 return
-            last[rule] = end - 1
-            add((rule, end - 1))
+            hit = [rule, end - 1, -1, end, end]
+            current[rule] = hit
+            found.append(hit)
 
-        self._db.scan(data, match_event_handler=on_match)
+        for database in self._scanned:
+            current.clear()
+            database.db.scan(data, match_event_handler=on_match)
         known_raw, known_id = self._known_raw, self._known_id
-        found = [(known_id if r == known_raw else r, p) for r, p in found]
+        hits = [(known_id if h[0] == known_raw else h[0], h[1], h[2], h[3], h[4]) for h in found]
         if ascii_text:
-            return found
-        return _bytes_to_chars(data, found)
+            return hits
+        return _bytes_to_chars(data, hits)
 
 
-def _bytes_to_chars(data: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Map byte offsets to character offsets, snapped to the start of the hit's line."""
+def _bytes_to_chars(data: bytes, hits: list[Hit]) -> list[Hit]:
+    """Map byte offsets to character offsets. Offsets on a line that is not plain ASCII are
+    given up (-1): the engine then confirms that whole line."""
     hits.sort(key=lambda h: h[1])
-    out: list[tuple[int, int]] = []
+    out: list[Hit] = []
     byte_at, char_at = 0, 0
-    for rule, pos in hits:
-        line_start = data.rfind(b"\n", 0, pos) + 1
-        if line_start < byte_at:  # same line as an earlier hit
-            line_start = byte_at
+    for rule, anchor, start, first_end, last_end in hits:
+        line_start = data.rfind(b"\n", 0, anchor) + 1
+        line_start = max(line_start, byte_at)  # a later hit on an earlier hit's line
         char_at += len(data[byte_at:line_start].decode("utf-8", "surrogateescape"))
         byte_at = line_start
-        out.append((rule, char_at))
+        line_end = data.find(b"\n", anchor)
+        line = data[line_start : len(data) if line_end == -1 else line_end]
+        if line.isascii():
+            shift = char_at - line_start
+            out.append((rule, anchor + shift, start + shift if start >= 0 else -1,
+                        first_end + shift, last_end + shift))
+        else:
+            out.append((rule, char_at, -1, -1, -1))
     return out
 
 
@@ -177,24 +256,24 @@ class KeywordPrefilter:
                 self._automaton.add_word(keyword, (len(keyword), tuple(owners)))
             self._automaton.make_automaton()
 
-    def hits(self, text: str) -> list[tuple[int, int]]:
-        found: list[tuple[int, int]] = []
+    def hits(self, text: str) -> list[Hit]:
+        found: list[Hit] = []
         lowered = text.lower()
         if len(lowered) != len(text):  # a few characters lowercase to two; keep offsets exact
             lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         if self._automaton is not None:
             for end, (length, owners) in self._automaton.iter(lowered):
                 pos = end - length + 1
-                found.extend((owner, pos) for owner in owners)
+                found.extend((owner, pos, -1, -1, -1) for owner in owners)
         else:
             for keyword, owners in self._keywords.items():
                 pos = lowered.find(keyword)
                 while pos != -1:
-                    found.extend((owner, pos) for owner in owners)
+                    found.extend((owner, pos, -1, -1, -1) for owner in owners)
                     pos = lowered.find(keyword, pos + 1)
         for anchor in self._anchors:
             pos = text.find(anchor)
             while pos != -1:
-                found.append((self._known_id, pos))
+                found.append((self._known_id, pos, -1, -1, -1))
                 pos = text.find(anchor, pos + 1)
         return found

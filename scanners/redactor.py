@@ -52,6 +52,7 @@ class Redactor:
         max_line_length: int = DEFAULT_MAX_LINE,
         source: str = "-",
         skip_long_lines: bool = False,
+        keep_findings: bool = True,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -64,6 +65,9 @@ class Redactor:
         # `sluice scan` reports lines longer than max_line_length and leaves them unscanned;
         # the redactor (the default) scans them in overlapping windows instead.
         self.skip_long_lines = skip_long_lines
+        # Findings need line numbers, which cost a pass over all text; a pure redaction
+        # pipeline that reports nothing skips both.
+        self.keep_findings = keep_findings
         self.skipped_lines: list[int] = []
         self.overlap = engine.max_line_secret
         # A line of `threshold` characters or more is cut into windows that advance by
@@ -77,8 +81,7 @@ class Redactor:
             re.compile(rule.pattern, re.DOTALL | (re.IGNORECASE if rule.ignore_case else 0))
             for rule in (engine.rules[i] for i in engine.multiline_rules)
         ]
-        trigger = "|".join(re.escape(k) for k in engine.block_keywords)
-        self._trigger = re.compile(trigger, re.IGNORECASE) if trigger else None
+        self._has_blocks = bool(engine.block_keywords)
         self._pending = ""
         self._ctx = ""  # already-emitted left context of the current (long) line
         self._col = 0  # column of _pending[0] within its line
@@ -151,10 +154,10 @@ class Redactor:
         """Length of the run of complete lines at the start of pending[:end] that holds no long
         line and no line opening a multi-line block."""
         stop = end
-        if self._trigger is not None:
-            match = self._trigger.search(pending, 0, end)
-            if match is not None:
-                stop = pending.rfind("\n", 0, match.start()) + 1
+        if self._has_blocks:
+            at = self.engine.first_trigger(pending[:end] if end < len(pending) else pending)
+            if at != -1:
+                stop = pending.rfind("\n", 0, at) + 1
         pos, threshold = 0, self.threshold
         while pos < stop:
             if stop - pos <= threshold:
@@ -210,7 +213,8 @@ class Redactor:
     def _emit_bulk(self, out: list[str], end: int) -> None:
         text, self._pending = self._pending[:end], self._pending[end:]
         self._emit(out, _Piece(text, self.engine.find(text), self._line, 0))
-        self._line += text.count("\n")
+        if self.keep_findings:
+            self._line += text.count("\n")
 
     def _emit_window(self, out: list[str]) -> None:
         """Emit at least `window` characters of a long line; spans starting in them are whole."""
@@ -245,7 +249,7 @@ class Redactor:
             self._line += text.endswith("\n")
             return
         offset = len(ctx)
-        body = text[:-1] if text.endswith("\n") else text
+        body = text.removesuffix("\n")
         found = [s for s in self.engine.find(ctx + body) if s.end > offset]
         spans = [_clip(s, offset, len(body)) for s in found]
         seen = frozenset(_clip(s, offset, len(body)) for s in found if s.start < offset)
@@ -261,7 +265,8 @@ class Redactor:
         if not piece.spans:
             out.append(piece.text)
             return
-        self._record(piece)
+        if self.keep_findings:
+            self._record(piece)
         if self.mode == "report":
             out.append(piece.text)
         elif self.mode == "redact":
@@ -271,10 +276,12 @@ class Redactor:
 
     def _record(self, piece: _Piece) -> None:
         text = piece.text
-        for span in piece.spans:
+        before, counted_to = 0, 0  # newlines before `counted_to`, advanced span by span
+        for span in sorted(piece.spans):
             if span in piece.seen:
                 continue
-            before = text.count("\n", 0, span.start)
+            before += text.count("\n", counted_to, span.start)
+            counted_to = span.start
             line_start = text.rfind("\n", 0, span.start) + 1
             col = span.start - line_start + (piece.col if before == 0 else 0)
             self.findings.append(

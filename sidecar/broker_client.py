@@ -29,8 +29,20 @@ class BrokerClient:
         status, body = await self._call(
             "DELETE", f"{SESSIONS_PATH}/{session.session_id}", session.token.reveal()
         )
+        if status == 202:  # the broker keeps retrying the revocation; it is not ours anymore
+            return
         if status != 204:
             raise _refused(status, body)
+
+    async def heartbeat(self, session: SessionCreated) -> float | None:
+        """Keep the session alive; returns the broker's heartbeat window (None: not required)."""
+        status, body = await self._call(
+            "POST", f"{SESSIONS_PATH}/{session.session_id}/heartbeat", session.token.reveal()
+        )
+        if status != 200 or not isinstance(body, dict):
+            raise _refused(status, body)
+        window = body.get("heartbeat_window_s")
+        return float(window) if isinstance(window, (int, float)) else None
 
     async def _call(self, method: str, path: str, bearer: str) -> tuple[int, Any]:
         try:

@@ -16,7 +16,8 @@ import aiohttp
 from broker.wire import SessionCreated
 from sidecar import server
 from sidecar.broker_client import BrokerClient
-from sidecar.errors import BrokerUnavailable, ConfigError, SidecarError
+from sidecar.errors import BrokerRefused, BrokerUnavailable, ConfigError, SidecarError
+from sidecar.heartbeat import heartbeat_delay_s, session_gone
 from sidecar.settings import SidecarSettings
 
 log = logging.getLogger("sidecar")
@@ -54,10 +55,14 @@ async def run_session(
             server.make_app(session, settings.allowed_uids), settings.socket_path
         )
         log.info("serving %s on %s", server.TOKEN_PATH, settings.socket_path)
+        beats = asyncio.create_task(heartbeats(client, session), name="sluice-heartbeat")
         code = 1
         try:
             code = await body(session)
         finally:
+            beats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beats
             await runner.cleanup()
             with contextlib.suppress(FileNotFoundError):
                 settings.socket_path.unlink()
@@ -70,6 +75,26 @@ async def run_session(
             else:
                 log.info("session %s ended; socket removed", session.session_id)
     return code
+
+
+async def heartbeats(client: BrokerClient, session: SessionCreated) -> None:
+    """Beat at once (the answer tells the window), then on the schedule of ``heartbeat``."""
+    window: float | None = None
+    failures = 0
+    while True:
+        try:
+            window = await client.heartbeat(session)
+            failures = 0
+        except BrokerRefused as exc:
+            if session_gone(exc.status):
+                log.error("session %s is gone (%s); heartbeats stop", session.session_id, exc.code)
+                return
+            failures += 1
+            log.warning("heartbeat refused (%s)", exc.code)
+        except BrokerUnavailable as exc:
+            failures += 1
+            log.warning("heartbeat failed (%s), attempt %d", exc.code, failures)
+        await asyncio.sleep(heartbeat_delay_s(window, failures))
 
 
 async def run(settings: SidecarSettings) -> int:

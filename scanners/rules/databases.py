@@ -11,7 +11,7 @@ from scanners.filters import COMMON_WORDS
 from scanners.rule import Rule
 
 # user:password@ after the scheme; the password ends at the first '@' (others must be %40).
-_CREDS = r"://[^\s:/?#@'\"`]{0,128}:(?P<secret>[^\s@/'\"`]{1,256})@[^\s/'\"`]{1,255}"
+_CREDS = r"://[^\s:/?#@'\"`]{0,128}:(?P<secret>[^\s@/'\"`]{%d,256})@[^\s/'\"`]{1,255}"
 _D = ("provider", "database")
 
 
@@ -19,8 +19,9 @@ def _not_default(password: str) -> bool:
     return password.lower() not in COMMON_WORDS
 
 
-def _url(id: str, description: str, schemes: str, keywords: tuple[str, ...]) -> Rule:
-    return Rule(id=id, description=description, pattern=rf"\b(?:{schemes}){_CREDS}",
+def _url(id: str, description: str, schemes: str, keywords: tuple[str, ...],
+         min_length: int = 1) -> Rule:
+    return Rule(id=id, description=description, pattern=rf"\b(?:{schemes})" + _CREDS % min_length,
                 keywords=keywords, validate=_not_default, tags=_D)
 
 
@@ -38,7 +39,9 @@ RULES: tuple[Rule, ...] = (
          ("mssql", "sqlserver", "oracle", "cockroachdb", "clickhouse", "couchdb", "neo4j",
           "bolt", "nats", "kafka", "memcached", "ldap", "snowflake", "cassandra", "influxdb")),
     _url("url-credentials", "HTTP, FTP, mail, git or SSH URL with a password",
-         r"https?|ftps?|sftp|smtps?|imaps?|pop3s?|git|svn|ssh|wss?", ("://",)),
+         r"https?|ftps?|sftp|smtps?|imaps?|pop3s?|git|svn|ssh|wss?", ("://",),
+         # Web URLs in docs carry toy credentials (`https://abc:xyz@`); real ones are longer.
+         min_length=6),
     Rule(
         id="jdbc-password",
         description="JDBC URL with a password parameter",

@@ -36,7 +36,7 @@ RULES: tuple[Rule, ...] = (
           r"algolia[_.-]?(?:admin[_.-]?|write[_.-]?)?(?:api[_.-]?)?key|x-algolia-api-key",
           r"[a-f0-9]{32}", ("algolia",), tags=_D),
     prefixed("mapbox-secret-token", "Mapbox secret access token",
-             r"sk\.eyJ[A-Za-z0-9_-]{20,200}\.[A-Za-z0-9_-]{22}", ("sk.eyj",),
+             r"sk\.eyJ1Ijoi[A-Za-z0-9_-]{20,200}\.[A-Za-z0-9_-]{22}", ("sk.eyj1ijoi",),
              validate=lambda t: has_json_segment(t, 1, "u"), tags=_D),
     prefixed("sourcegraph-access-token", "Sourcegraph access token",
              r"sgp_(?:[a-f0-9]{16}_)?[a-f0-9]{40}", ("sgp_",), tags=_D),

@@ -17,7 +17,6 @@ from scanners.rule import Rule
 _PASSWORD = r"(?:password|passwd|passphrase|pwd|(?:db|user|admin|root|smtp|mail|ftp|sql)_?pass)"
 _SECRET = (r"(?:secret(?:[_.-]?key)?|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth"
            r"|credentials?|signing[_.-]?key|encryption[_.-]?key)")
-_PREFIX = r"[A-Za-z0-9_.-]{0,40}"
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd", "pass")
 _SECRET_WORDS = ("secret", "token", "api_key", "apikey", "api-key", "api.key", "access_key",
                  "accesskey", "access-key", "access.key", "private_key", "privatekey",
@@ -25,17 +24,22 @@ _SECRET_WORDS = ("secret", "token", "api_key", "apikey", "api-key", "api.key", "
 # Quoted value: code, JSON, YAML, TOML. No spaces: validation messages are not passwords.
 _QUOTED = r"\\?[\"'`]?\s{0,4}(?::=|=>|=|:)\s{0,4}[rbuf]?\\?[\"'`](?P<secret>[^\"'`\s\\]{6,256})\\?[\"'`]"
 # Unquoted value: env files, INI, properties, YAML plain scalars, query strings.
-_BARE = r"\s{0,4}(?:=|:)\s{0,4}(?P<secret>[^\s\"'`,;&=(){}\[\]<>][^\s\"'`,;&]{5,255})"
+_BARE = r"\s{0,4}(?:=|:)\s{0,4}(?P<secret>[^\s\"'`,;&=(){}\[\]<>:][^\s\"'`,;&]{5,255})"
 
 # Words that, anywhere in a key name, say it holds something other than a secret.
 _NOT_SECRET_PARTS = frozenset(
     ["page", "next", "cursor", "continuation", "sync", "cancel", "cancellation", "resume", "csrf", "xsrf", "forgot", "reset", "hash", "hashed", "digest", "length", "len", "min", "max", "policy", "num", "total", "prompt", "completion", "public", "publishable", "pub", "type", "kind", "label", "field", "name", "file", "path", "placeholder", "expire", "expires", "expiry", "usage", "count", "limit", "url", "uri", "endpoint", "header", "regex", "pattern", "hint", "validation", "strength"]
 )
 _KEY_PART = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,40}$")
 
 
 def _secret_key_name(match: re.Match[str]) -> bool:
-    parts = {part.lower() for part in _KEY_PART.findall(match.group("key"))}
+    """The whole key name (the pattern matches from the secret word on; a leading part such as
+    `next_page_` is read back from the text) names a secret, not metadata about one."""
+    before = _KEY_PREFIX.search(match.string, max(0, match.start() - 40), match.start())
+    key = (before.group(0) if before else "") + match.group("key")
+    parts = {part.lower() for part in _KEY_PART.findall(key)}
     return not parts & _NOT_SECRET_PARTS
 
 
@@ -55,20 +59,21 @@ def _generic(id: str, description: str, pattern: str, keywords: tuple[str, ...],
 
 RULES: tuple[Rule, ...] = (
     _generic("generic-password-quoted", "Password key assigned a quoted literal",
-             rf"(?P<key>(?i:{_PREFIX}{_PASSWORD})){_QUOTED}", _PASSWORD_WORDS, 2.0),
+             rf"(?P<key>(?i:{_PASSWORD})){_QUOTED}", _PASSWORD_WORDS, 2.0),
     _generic("generic-password-unquoted", "Password key assigned a bare value (env, INI, YAML)",
-             rf"(?P<key>(?i:{_PREFIX}{_PASSWORD})){_BARE}", _PASSWORD_WORDS, 2.0),
+             rf"(?P<key>(?i:{_PASSWORD})){_BARE}", _PASSWORD_WORDS, 2.0),
     _generic("generic-secret-quoted", "Secret, token or API-key name assigned a quoted literal",
-             rf"(?P<key>(?i:{_PREFIX}{_SECRET})){_QUOTED}", _SECRET_WORDS, 3.0,
+             rf"(?P<key>(?i:{_SECRET})){_QUOTED}", _SECRET_WORDS, 3.0,
              validate=_mixed_charset),
     _generic("generic-secret-unquoted", "Secret, token or API-key name assigned a bare value",
-             rf"(?P<key>(?i:{_PREFIX}{_SECRET})){_BARE}", _SECRET_WORDS, 3.0,
+             rf"(?P<key>(?i:{_SECRET})){_BARE}", _SECRET_WORDS, 3.0,
              validate=_mixed_charset),
     _generic("generic-cli-secret-flag", "Password, token or secret passed as a CLI flag",
              r"\s--(?P<key>(?i:(?:[a-z0-9]{1,20}-)?(?:password|passwd|pass|token|secret"
              r"|api-key|apikey|access-token|auth-token|client-secret|secret-key|private-key)))"
              r"(?:=|\s{1,3})[\"']?(?P<secret>[^\s\"'`$-][^\s\"'`]{5,255})",
-             ("--",), 2.0),
+             ("password", "passwd", "pass", "token", "secret", "apikey", "api-key",
+              "private-key"), 2.0),
     _generic("generic-mysql-password-flag", "Password glued to mysql's -p flag",
              r"\b(?P<key>mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n|;&]{0,200}?"
              r"\s-p(?P<secret>[^\s\"'`-][^\s\"'`]{3,127})", ("mysql", "mariadb"), 2.0),

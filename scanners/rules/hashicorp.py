@@ -10,7 +10,7 @@ from scanners.rule import Rule
 from scanners.rules.shapes import keyed, prefixed
 
 _TOKEN_KEY = (r"(?:vault|bao|openbao)[_.-]?token|x-(?:vault|bao)-token|client[_.-]?token"
-              r"|\btoken")
+              r"|token")
 _TOKEN_KEYWORDS = ("token",)
 _V = ("vault",)
 

@@ -15,6 +15,9 @@ from typing import Any
 
 from scanners.rule import Rule
 
+# A key name starts the text or follows a non-alphanumeric character (`_` counts as a
+# separator, so `MY_DD_API_KEY` qualifies and `add_api_key` does not).
+KEY_START = r"(?:^|[^A-Za-z0-9])"
 # Not followed by another character of a URL-safe token.
 END = r"(?:[^A-Za-z0-9_-]|$)"
 # Not followed by another character of a standard base64 value.
@@ -59,7 +62,7 @@ def keyed(
     return Rule(
         id=id,
         description=description,
-        pattern=f"(?i:{key}){SEP}(?P<secret>{value}){end}",
+        pattern=f"{KEY_START}(?i:{key}){SEP}(?P<secret>{value}){end}",
         keywords=keywords,
         tags=("provider", "context", *tags),
         **options,

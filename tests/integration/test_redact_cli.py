@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.scanners.samples import aws_key_id, aws_secret, ec_private_key, github_pat, slack_webhook
+from tests.unit.scanners.samples import (
+    aws_key_id,
+    aws_secret,
+    ec_private_key,
+    github_pat,
+    slack_webhook,
+)
 
 _SCRIPT = Path(sys.executable).parent / "sluice"
 SLUICE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "sluice_cli"]
@@ -20,7 +26,7 @@ SLUICE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "sluice_
 
 def redact(data: bytes, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [*SLUICE, "redact", *args], input=data, capture_output=True, timeout=60,
+        [*SLUICE, "redact", *args], input=data, capture_output=True, timeout=60, check=False,
         env={**os.environ, **(env or {})},
     )
 
@@ -156,8 +162,9 @@ def test_redact_stays_light(tmp_path: Path) -> None:
     env = {**os.environ, "SLUICE_CACHE_DIR": str(tmp_path)}
     for _ in range(2):
         result = subprocess.run(
-            [sys.executable, "-c", probe], input=b"hello\n", capture_output=True, timeout=60, env=env
+            [sys.executable, "-c", probe], input=b"hello\n", capture_output=True, timeout=60, env=env,
+            check=True,
         )
-    heavy, rss_kb = eval(result.stderr.decode().strip().splitlines()[-1])  # noqa: S307 - our own repr
+    heavy, rss_kb = eval(result.stderr.decode().strip().splitlines()[-1])
     assert heavy == []
     assert rss_kb < 45_000, rss_kb

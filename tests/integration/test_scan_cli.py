@@ -19,7 +19,7 @@ SLUICE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "sluice_
 
 def scan(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*SLUICE, "scan", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+        [*SLUICE, "scan", *args], capture_output=True, text=True, timeout=60, cwd=cwd, check=False
     )
 
 

@@ -31,17 +31,18 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def rec(sid: str, state: State = State.ACTIVE, **kw: object) -> SessionRecord:
-    fields: dict[str, object] = dict(
-        id=sid, state=state, issuer="https://iss", subject="repo:acme/app", rule="r",
-        policies=("p1", "p2"), accessor="acc-" + sid, token_sha256="d" * 64,
-        created_at=NOW, expires_at=NOW + 600,
-    )  # fmt: skip
+    fields: dict[str, object] = {
+        "id": sid, "state": state, "issuer": "https://iss", "subject": "repo:acme/app", "rule": "r",
+        "policies": ("p1", "p2"), "accessor": "acc-" + sid, "token_sha256": "d" * 64,
+        "created_at": NOW, "expires_at": NOW + 600,
+    }  # fmt: skip
     fields.update(kw)
     return SessionRecord(**fields)  # type: ignore[arg-type]
 
 
-async def test_migrations_are_recorded_and_idempotent(store: SessionStore, tmp_path: Path,
-                                                      request: pytest.FixtureRequest) -> None:
+async def test_migrations_are_recorded_and_idempotent(
+    store: SessionStore, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """A fresh store is at the latest schema version; re-opening applies nothing twice."""
     assert await store.schema_version() == LATEST
     if store.dialect == "sqlite":
@@ -68,7 +69,9 @@ async def test_pending_activates_once(store: SessionStore) -> None:
     assert not await store.activate("ses_p", "acc-y", "e" * 64, NOW + 300, NOW + 90)
     got = await store.get("ses_p")
     assert got is not None and (got.state, got.accessor, got.deadline_at) == (
-        State.ACTIVE, "acc-x", NOW + 90,
+        State.ACTIVE,
+        "acc-x",
+        NOW + 90,
     )
 
 

@@ -102,3 +102,13 @@ def test_catalogue_compiles_in_both_backends() -> None:
     py = Engine(ALL_RULES, backend="python")
     sample = LOG + "AKIAZ7VRSQ5TLPXN4B3M aws_secret_access_key=9dR2+vXk/Qp7LmN3sT8wYb1Hc5Fj0GzKe6AuIo4P\n"
     assert hs.find(sample) == py.find(sample)
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "python"])
+def test_pathological_values_finish(backend: str) -> None:
+    """Long letter runs after key names (a classic regex-backtracking trap) are handled: this
+    would run for hours with nested optional quantifiers in a filter; pytest-timeout guards."""
+    engine = Engine(ALL_RULES, backend=backend)
+    letters = "pLIixMEOLeMaEqJomTEIJEzOjoOjqWnRtYvBxKdLsPzXcVbNmQwErTyUiOpAsDfGhJk"
+    text = "".join(f"{key}={letters}7\n{key}: '{letters[:40]}9'\n" for key in ("password", "token"))
+    assert engine.find(text)  # high-entropy values after key names are secrets

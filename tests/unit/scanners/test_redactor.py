@@ -45,7 +45,7 @@ def test_redacts_every_secret_and_keeps_the_rest(engine: Engine) -> None:
     out, _ = run(engine, [LOG])
     for secret in (GH_TOKEN, SLACK_TOKEN, PASSWORD_VALUE, "MIIEowIBAAKCAQEAu1SU1Lf"):
         assert secret not in out
-    assert f"export GITHUB_TOKEN=[REDACTED:test-github-pat]\n" in out
+    assert "export GITHUB_TOKEN=[REDACTED:test-github-pat]\n" in out
     assert '"db_password":"[REDACTED:test-generic-password]"' in out
     assert "sha=3f786850e387550fdab836ed7e6dc881de23001b" in out  # a git SHA is not a secret
     assert "password = changeme" in out
@@ -160,3 +160,12 @@ def test_known_values_in_encoded_forms_are_redacted(engine: Engine) -> None:
     out = redact_text(eng, text)
     assert "pa\"ss" not in out and "pa\\\"ss" not in out and "pa%22ss" not in out
     assert out.count("[REDACTED:known-value]") == 5
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_output_does_not_depend_on_keeping_findings(backend: str, sample: str) -> None:
+    """Skipping findings (a pure redaction pipeline) changes nothing in the redacted text."""
+    engine = engine_for(backend)
+    kept, _ = run(engine, [sample], max_line_length=SMALL_LINE)
+    lean, red = run(engine, [sample], max_line_length=SMALL_LINE, keep_findings=False)
+    assert lean == kept and red.findings == []

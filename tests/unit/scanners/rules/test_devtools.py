@@ -30,7 +30,8 @@ ASANA = "2/1" + synth(DIGITS, 15, "asana1") + "/1" + synth(DIGITS, 15, "asana2")
 AIRTABLE = "pat" + synth(ALNUM, 14, "air1") + "." + synth(HEX, 64, "air2")
 CFPAT = "CFPAT-" + synth(URLSAFE, 43, "cfpat")
 ALGOLIA = synth(HEX, 32, "algolia")
-MAPBOX = ("sk.eyJ" + b64url(json.dumps({"u": "acme", "a": "ck1xyz"}).encode())[3:] + "."
+MAPBOX_CLAIMS = json.dumps({"u": "acme", "a": "ck1xyz"}, separators=(",", ":")).encode()
+MAPBOX = ("sk.eyJ" + b64url(MAPBOX_CLAIMS)[3:] + "."
           + synth(URLSAFE, 22, "mapbox"))
 MAPBOX_BAD = "sk.eyJ" + b64url(b'{"x": "acme", "a": "ck1xyz"}')[3:] + "." + synth(URLSAFE, 22, "mb")
 SGP = "sgp_" + synth(HEX, 16, "sgp1") + "_" + synth(HEX, 40, "sgp2")

@@ -101,3 +101,9 @@ CASES: list[Case] = [
 def test_observability_rule(rule_id: str, line: str, secret: str | None) -> None:
     """Each observability rule finds exactly the credential and ignores near misses."""
     check(rule_id, line, secret)
+
+
+def test_key_name_must_start_at_a_separator() -> None:
+    """`add_api_key` is not `dd_api_key`: a key name needs a non-alphanumeric left edge."""
+    check("datadog-api-key", f"MY_DD_API_KEY={DD_API}", DD_API)
+    check("datadog-api-key", f"add_api_key={DD_API}", None)

@@ -1,0 +1,116 @@
+"""Admin API and `sluice broker sessions`: list, show, revoke one, the kill switch by subject,
+and the admin credential's boundaries (distinct from workload identities, socket-only)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo.issuer import Issuer
+from demo.openbao import DevServer
+from tests.conftest import REPO, SLUICE, Proc, Scope, free_port
+from tests.support.sessions import config_text
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def http(method: str, url: str, bearer: str | None = None, body: Any = None) -> tuple[int, Any]:
+    req = urllib.request.Request(
+        url, method=method, data=json.dumps(body).encode() if body is not None else None
+    )
+    if bearer:
+        req.add_header("Authorization", f"Bearer {bearer}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw else None
+
+
+def cli(sock: Path, token_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SLUICE, "broker", "sessions", "--socket", str(sock), "--token-file", str(token_file),
+         *args],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_admin_lists_shows_and_revokes_sessions_over_its_socket_only(
+    start_broker: Callable[[Path], tuple[Proc, str]],
+    short_tmp: Path,
+    issuer: Issuer,
+    openbao: DevServer,
+    broker_vault_token_file: Path,
+    scope: Scope,
+) -> None:
+    """The kill switch revokes every matching session and reports how many; the admin
+    credential is required, workload tokens are not admins, TCP has no admin routes."""
+    admin_token = secrets.token_urlsafe(24)
+    token_file = short_tmp / "admin-token"
+    token_file.write_text(admin_token)
+    token_file.chmod(0o600)
+    sock = short_tmp / "adm" / "admin.sock"
+    config = short_tmp / "broker.yaml"
+    config.write_text(
+        config_text(
+            vault_addr=openbao.addr,
+            token_file=broker_vault_token_file,
+            issuer_url=issuer.url,
+            policies=[scope.policy],
+            store={"sqlite_path": str(short_tmp / "s.db")},
+            port=free_port(),
+            admin={"token_file": str(token_file), "socket": str(sock)},
+        )
+    )
+    broker, base = start_broker(config)
+    subjects = [f"system:serviceaccount:team-a:app{i}" for i in range(3)] + [
+        "system:serviceaccount:team-b:app"
+    ]
+    opened = []
+    for sub in subjects:
+        status, body = http("POST", base + "/v1/sessions", issuer.mint(sub=sub))
+        assert status == 201, body
+        opened.append(body)
+
+    # TCP: the admin routes do not exist there, with or without the credential.
+    assert http("GET", base + "/v1/admin/sessions", admin_token)[0] == 404
+
+    listed = cli(sock, token_file, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert all(o["session_id"] in listed.stdout for o in opened)
+    assert "4 session(s)" in listed.stdout
+    shown = cli(sock, token_file, "show", opened[0]["session_id"])
+    assert json.loads(shown.stdout)["subject"] == subjects[0]
+
+    wrong = short_tmp / "wrong"
+    wrong.write_text(opened[0]["token"])  # a workload's session token is not an admin
+    refused = cli(sock, wrong, "list")
+    assert refused.returncode == 2 and "admin_unauthorized" in refused.stderr
+
+    one = cli(sock, token_file, "revoke", opened[3]["session_id"])
+    assert one.returncode == 0 and "revoked" in one.stdout
+    assert openbao.lookup_status(opened[3]["token"]) == 403
+
+    kill = cli(sock, token_file, "revoke", "--subject", "system:serviceaccount:team-a:*")
+    assert kill.returncode == 0, kill.stderr
+    assert "3 matched, 3 revoked, 0 still ending" in kill.stdout
+    for body in opened:
+        assert openbao.lookup_status(body["token"]) == 403
+    again = cli(sock, token_file, "revoke", "--subject", "system:serviceaccount:team-a:*")
+    assert "0 matched" in again.stdout
+    states = json.loads(cli(sock, token_file, "list", "--state", "all", "--json").stdout)
+    assert sorted(s["state"] for s in states["sessions"]) == ["revoked"] * 4
+
+    broker.stop()
+    out = broker.output()
+    assert admin_token not in out and all(o["token"] not in out for o in opened)

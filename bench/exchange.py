@@ -156,6 +156,7 @@ async def bench(
     targets = Targets(stack, jwts)
     rows: list[list[object]] = []
     results: dict[tuple[str, int], Level] = {}
+    cpu_ms: dict[tuple[str, int], dict[str, float]] = {}
     assert stack.bao.pid is not None
     print("cpu: % of one core during each measured run (others = every other process)")
     noise = 0.0
@@ -174,10 +175,10 @@ async def bench(
                 row = [target, concurrency, level.ok, level.rate, level.pct(50), level.pct(99)]
                 busy = [f"{cpu[k]:.0f}%" for k in ("broker", "bao", "loadgen", "others")]
                 # CPU per request holds up better than rates when other work shares the machine.
-                per_op = [
-                    cpu[k] * level.elapsed_s / 100 / max(1, level.ok) * 1000
-                    for k in ("broker", "bao")
-                ]
+                cpu_ms[(target, concurrency)] = {
+                    k: cpu[k] * level.elapsed_s / 100 / max(1, level.ok) * 1000 for k in cpu
+                }
+                per_op = [cpu_ms[(target, concurrency)][k] for k in ("broker", "bao")]
                 rows.append([*row, *busy, *per_op, errors])
                 print(
                     f"  {target:>6} c={concurrency:<3} {level.ok:>5} ok in {level.elapsed_s:5.2f}s"
@@ -197,24 +198,35 @@ async def bench(
         )
     if set(targets_run) != set(TARGETS):
         return
-    ratio_rows = []
+    print_ratios(results, cpu_ms, levels)
+
+
+def capacity(ms: dict[str, float]) -> float:
+    """Requests/s the run's CPU cost allows on dedicated cores: core 1 (the broker) and core 0
+    (OpenBao + load generator) each saturate at 1000 ms of CPU per second."""
+    core0 = ms["bao"] + ms["loadgen"]
+    return min(1000 / ms["broker"] if ms["broker"] > 0.05 else float("inf"), 1000 / core0)
+
+
+def print_ratios(
+    results: dict[tuple[str, int], Level],
+    cpu_ms: dict[tuple[str, int], dict[str, float]],
+    levels: list[int],
+) -> None:
+    rows = []
     for c in levels:
         b, r, j = results[("broker", c)], results[("raw", c)], results[("jwt", c)]
-        ratio_rows.append(
+        cap_b, cap_r, cap_j = (capacity(cpu_ms[(t, c)]) for t in ("broker", "raw", "jwt"))
+        rows.append(
             [c, b.rate / r.rate, b.rate / j.rate, b.pct(99) / r.pct(99), b.pct(50) / r.pct(50)]
+            + [cap_b / cap_r, cap_b / cap_j]
         )
+    headers = ["conc", "broker ÷ raw create", "broker ÷ JWT login", "p99 broker ÷ raw"]
+    headers += ["p50 broker ÷ raw", "CPU-bound est. ÷ raw", "CPU-bound est. ÷ JWT"]
+    print("\n" + table(headers, rows))
     print(
-        "\n"
-        + table(
-            [
-                "conc",
-                "broker ÷ raw create",
-                "broker ÷ JWT login",
-                "p99 broker ÷ raw",
-                "p50 broker ÷ raw",
-            ],
-            ratio_rows,
-        )
+        "(CPU-bound estimate: the rate each run's CPU per request would allow with both cores to "
+        "itself — a bound for the saturated levels, not a measurement.)"
     )
     if 32 in levels:
         b, r, j = results[("broker", 32)], results[("raw", 32)], results[("jwt", 32)]

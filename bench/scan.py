@@ -85,16 +85,23 @@ def missed_kinds(found: Found, labels: list[Label]) -> Counter[str]:
     )
 
 
-def timed(cmd: list[str], src: Path, *, pin: bool = True) -> tuple[float, int]:
-    """Wall seconds and peak RSS (kB) of `cmd < src > /dev/null`, via /usr/bin/time -v."""
+def timed(cmd: list[str], src: Path, *, pin: bool = True) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + sys) and peak RSS (kB) of `cmd < src > /dev/null`,
+    measured by /usr/bin/time -v around the whole process."""
     prefix = ["taskset", "-c", "0"] if pin and shutil.which("taskset") else []
     with open(src, "rb") as stdin, open(os.devnull, "wb") as devnull:
         start = time.perf_counter()
         proc = subprocess.run(["/usr/bin/time", "-v", *prefix, *cmd], stdin=stdin, stdout=devnull,
                               stderr=subprocess.PIPE, check=True)
         elapsed = time.perf_counter() - start
-    rss = int(re.search(rb"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))  # type: ignore[union-attr]
-    return elapsed, rss
+
+    def field(name: bytes) -> bytes:
+        match = re.search(name + rb": ([0-9.]+)", proc.stderr)
+        assert match is not None, proc.stderr[-500:]
+        return match.group(1)
+
+    cpu = float(field(rb"User time \(seconds\)")) + float(field(rb"System time \(seconds\)"))
+    return elapsed, cpu, int(field(rb"Maximum resident set size \(kbytes\)"))
 
 
 def main() -> None:
@@ -141,14 +148,19 @@ def main() -> None:
         timed(sluice, small)  # warm the compiled-database cache and the page cache
         runs = [timed(sluice, big) for _ in range(args.repeat)]
         cat_runs = [timed(["cat"], big) for _ in range(args.repeat)]
-        best, rss_big = min(r[0] for r in runs), max(r[1] for r in runs)
+        best_wall, best_cpu = min(r[0] for r in runs), min(r[1] for r in runs)
+        rss_big = max(r[2] for r in runs)
         cat_best = min(r[0] for r in cat_runs)
-        _, rss_small = timed(sluice, small)
-        print(f"\n| `sluice redact` on {size / 1e6:.0f} MB of logs (taskset -c 0) | MB/s | peak RSS |")
-        print("|---|---|---|")
-        print(f"| sluice redact (whole process, best of {args.repeat}) | {size / 1e6 / best:.0f} | {rss_big / 1024:.0f} MB |")
-        print(f"| cat (ceiling) | {size / 1e6 / cat_best:.0f} | |")
-        print(f"| sluice redact on {small.stat().st_size / 1e6:.0f} MB | | {rss_small / 1024:.0f} MB |")
+        small_rss = max(timed(sluice, small)[2] for _ in range(2))
+        mb = size / 1e6
+        load = os.getloadavg()[0]
+        print(f"\n`sluice redact` on {mb:.0f} MB of logs, pinned with taskset -c 0, best of "
+              f"{args.repeat}; 1-minute load average while measuring: {load:.1f} on {os.cpu_count()} cores")
+        print("\n| process (stdin -> /dev/null) | MB/s by wall clock | MB/s by CPU time | peak RSS |")
+        print("|---|---|---|---|")
+        print(f"| sluice redact, {mb:.0f} MB | {mb / best_wall:.0f} | {mb / best_cpu:.0f} | {rss_big / 1024:.0f} MB |")
+        print(f"| sluice redact, {small.stat().st_size / 1e6:.0f} MB | | | {small_rss / 1024:.0f} MB |")
+        print(f"| cat (ceiling), {mb:.0f} MB | {mb / cat_best:.0f} | | |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

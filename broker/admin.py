@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -113,26 +114,38 @@ async def revoke_matching(request: web.Request) -> web.Response:
     pattern = body.get("subject") if isinstance(body, dict) else None
     if not isinstance(pattern, str) or not pattern.strip():
         raise errors.BadRequest("'subject' must be a non-empty glob pattern")
-    app, store = request.app, request.app[STORE]
-    matched: list[str] = []
-    after: str | None = None
-    while True:  # pages through active sessions; bounded by the table's size
-        page = await store.list_sessions([State.ACTIVE], PAGE, after)
-        matched += [r.id for r in page if fnmatchcase(r.subject, pattern)]
-        if len(page) < PAGE:
-            break
-        after = page[-1].id
+    app = request.app
     gate = asyncio.Semaphore(session_settings(app).revoke_concurrency)
 
     async def one(session_id: str) -> State:
         async with gate:
             return (await end_session(app, session_id, State.REVOKED)).state
 
-    outcomes = await asyncio.gather(*(one(s) for s in matched))
+    outcomes: list[State] = []
+    # Opens in flight (``pending``) would become active after the sweep and escape it: sweep
+    # again until none matches, bounded by how long an open may take.
+    give_up_at = time.monotonic() + session_settings(app).open_timeout_s
+    while True:
+        matched = await _matching(app, [State.ACTIVE], pattern)
+        outcomes += await asyncio.gather(*(one(s) for s in matched))
+        if not await _matching(app, [State.PENDING], pattern) or time.monotonic() > give_up_at:
+            break
+        await asyncio.sleep(0.2)
     revoked = sum(1 for s in outcomes if s is State.REVOKED)
     ending = sum(1 for s in outcomes if s is State.ENDING)
-    log.info("admin kill switch: %d matched, %d revoked, %d ending", len(matched), revoked, ending)
-    return web.json_response({"matched": len(matched), "revoked": revoked, "ending": ending})
+    log.info("admin kill switch: %d matched, %d revoked, %d ending", len(outcomes), revoked, ending)
+    return web.json_response({"matched": len(outcomes), "revoked": revoked, "ending": ending})
+
+
+async def _matching(app: web.Application, states: list[State], pattern: str) -> list[str]:
+    """Ids of sessions in ``states`` whose subject matches the glob (pages through the table)."""
+    store, found, after = app[STORE], [], None
+    while True:
+        page = await store.list_sessions(states, PAGE, after)
+        found += [r.id for r in page if fnmatchcase(r.subject, pattern)]
+        if len(page) < PAGE:
+            return found
+        after = page[-1].id
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -90,6 +90,9 @@ def serve(
             admin_token = admin.read_admin_token(cfg.admin.token_file)
             if cfg.admin.socket is not None:
                 admin.prepare_socket_dir(cfg.admin.socket)
+        from broker import logs
+
+        logs.install(token, admin_token)  # own log through the leak guard, our secrets by value
         app = build_app(cfg, token, admin_token)
     except ConfigError as exc:
         for where, why in exc.problems:

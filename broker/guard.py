@@ -58,6 +58,8 @@ def install(app: web.Application, settings: Settings, clock: Callable[[], float]
     async def identity_ctx(app: web.Application) -> AsyncIterator[None]:
         audit = None
         if identity.audit.path is not None:
+            # A second broker on the same file fails here (AuditLogLocked): one chain, one writer.
+            identity.audit.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             audit = AuditSink(identity.audit.path, fsync=identity.audit.fsync)
             app[AUDIT] = audit
             audit.record("startup", issuers=[cfg.label for cfg in settings.issuers])

@@ -23,7 +23,7 @@ from aiohttp import web
 from broker import errors
 from broker.app_keys import BACKEND, CLOCK, STORE
 from broker.lifecycle import audit, count_revocation, session_settings
-from broker.sessions import State
+from broker.sessions import State, token_must_die
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,13 @@ async def reconcile(app: web.Application) -> Reconciled:
 
     found = [t for t in await asyncio.gather(*map(tag_of, accessors)) if t is not None]
     records = await store.states_of(session for _, session in found)
-    young = app[CLOCK]() - cfg.pending_grace_s
+    now = app[CLOCK]()
     doomed = []
     for accessor, session in found:
         rec = records.get(session)
-        if rec is not None and (
-            rec.state in (State.ACTIVE, State.ENDING)
-            or (rec.state is State.PENDING and rec.created_at >= young)
-        ):
-            continue
-        doomed.append((accessor, session))
+        state, created_at = (rec.state, rec.created_at) if rec else (None, 0.0)
+        if token_must_die(state, created_at, now, cfg.pending_grace_s):
+            doomed.append((accessor, session))
 
     async def revoke(accessor: str, session: str) -> bool:
         async with gate:

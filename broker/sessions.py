@@ -80,6 +80,20 @@ def retry_delay_s(attempts: int, cap_s: float, jitter: float = 0.0) -> float:
     return base * (1.0 + 0.5 * jitter)
 
 
+def token_must_die(state: State | None, created_at: float, now: float, grace_s: float) -> bool:
+    """Whether the reconciler revokes a live token tagged with a session in ``state``.
+
+    Kept: ``active`` (in use), ``ending`` (the ending path revokes it and records the outcome)
+    and ``pending`` younger than the grace (an open in flight on some replica). Every other
+    tagged token dies: its session is final, was abandoned by a crash, or is unknown (None).
+    """
+    if state in (State.ACTIVE, State.ENDING):
+        return False
+    if state is State.PENDING:
+        return created_at < now - grace_s
+    return True
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -65,8 +65,8 @@ class Settings:
     jwks_min_refresh_s: float = 10.0  # at most one refetch per issuer per interval on unknown kid
     reap_interval_s: float = 30.0  # expire/retry-ending pass of the session table
     store_dsn: str | None = None  # postgresql://... (no password); else sqlite_path is used
-    sessions: SessionSettings = SessionSettings()
-    admin: AdminSettings = AdminSettings()
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)  # token, audit, limits
 
     @property

@@ -80,7 +80,7 @@ def session_settings(raw: Any, problems: list[tuple[str, str]]) -> SessionSettin
         window = _positive(raw, "heartbeat_window_s", 90.0, "sessions", problems)
     concurrency = int(_positive(raw, "revoke_concurrency", d.revoke_concurrency, "sessions",
                                 problems))  # fmt: skip
-    return SessionSettings(
+    built = SessionSettings(
         heartbeat_window_s=window,
         claim_s=_positive(raw, "claim_s", d.claim_s, "sessions", problems),
         retry_max_s=_positive(raw, "retry_max_s", d.retry_max_s, "sessions", problems),
@@ -90,6 +90,10 @@ def session_settings(raw: Any, problems: list[tuple[str, str]]) -> SessionSettin
         reap_batch=max(1, int(_positive(raw, "reap_batch", d.reap_batch, "sessions", problems))),
         reconcile_at_start=bool(raw.get("reconcile_at_start", True)),
     )
+    if built.pending_grace_s <= built.open_timeout_s:
+        # Otherwise the reconciler could revoke the token of an open still in flight.
+        problems.append(("sessions.pending_grace_s", "must be longer than open_timeout_s"))
+    return built
 
 
 def admin_settings(raw: Any, problems: list[tuple[str, str]]) -> AdminSettings:

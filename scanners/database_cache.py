@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover
     _hs = None  # type: ignore[assignment]
 
 Entries = Sequence[tuple[bytes, int, int]]
+KEEP = 16
 
 
 def cache_dir() -> Path | None:
@@ -67,5 +68,13 @@ def _store(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
+        _prune(path.parent)
     except OSError:
         pass  # a read-only home is fine: we just compile next time too
+
+
+def _prune(directory: Path) -> None:
+    """Keep the most recent databases only: each rule or known-value change makes a new one."""
+    entries = sorted(directory.glob("hs-*.db"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[KEEP:]:
+        stale.unlink(missing_ok=True)

@@ -21,7 +21,6 @@ from typing import Any
 
 from scanners import confirm
 from scanners.findings import Span
-from scanners.known import RULE_ID as KNOWN_RULE_ID
 from scanners.known import KnownValues
 from scanners.prefilter import Hit, HyperscanPrefilter, KeywordPrefilter, hyperscan_available
 from scanners.rule import Rule
@@ -35,24 +34,22 @@ KNOWN = -1
 CLEAN_CACHE_SIZE = 16384
 
 
-def max_width(rule: Rule) -> int:
-    """Longest text the rule's pattern can match, capped for unbounded patterns."""
+def pattern_width(rule: Rule) -> int | None:
+    """Longest text the rule's pattern can match, None when unbounded (or unparsable)."""
     parser: Any = re._parser  # type: ignore[attr-defined]  # the stdlib's own parser
     try:
         width = int(parser.parse(rule.pattern).getwidth()[1])
     except (re.error, OverflowError):  # pragma: no cover - rules are validated
-        width = UNBOUNDED_SECRET_CAP
-    cap = MULTILINE_CAP if rule.multiline else UNBOUNDED_SECRET_CAP
-    return min(width, cap)
-
-
-def exact_width(rule: Rule) -> int | None:
-    """The rule's longest match when its pattern is bounded, else None."""
-    try:
-        width = int(re._parser.parse(rule.pattern).getwidth()[1])  # type: ignore[attr-defined]
-    except (re.error, OverflowError):  # pragma: no cover
         return None
-    return None if width >= UNBOUNDED_SECRET_CAP * 64 else width
+    return None if width >= 1 << 20 else width
+
+
+def max_width(rule: Rule, width: int | None = -1) -> int:
+    """Longest text the rule can match, capped: how far back a window must re-read."""
+    if width == -1:
+        width = pattern_width(rule)
+    cap = MULTILINE_CAP if rule.multiline else UNBOUNDED_SECRET_CAP
+    return cap if width is None else min(width, cap)
 
 
 _END_ASSERTION = re.compile(r"(?<!\\)(?:\\\\)*(?:\$|\\[ZzbB])")
@@ -85,11 +82,9 @@ class Engine:
         self.known = known if known is not None and len(known) else None
         self._generic = {r.id for r in self.rules if is_generic(r.id, r.tags)}
         self.multiline_rules = tuple(i for i, r in enumerate(self.rules) if r.multiline)
-        widths = [max_width(r) for r in self.rules]
+        self._width = [pattern_width(r) for r in self.rules]
+        widths = [max_width(r, w) for r, w in zip(self.rules, self._width)]
         self._multiline = frozenset(self.multiline_rules)
-        self._width: list[int | None] = [
-            exact_width(r) for r in self.rules
-        ]
         self._right_exact = [right_exact(r.pattern) for r in self.rules]
         self._clean: dict[bytes, None] = {}
         self.max_line_secret = max(
@@ -129,7 +124,7 @@ class Engine:
         if self._hs is not None:
             found = self._hs.first_trigger(text)
             if found is not None:
-                return found - 1 if found > 0 else found
+                return max(found - 1, -1)  # the keyword's last character, or -1
         lowered = text.lower()
         if len(lowered) != len(text):
             lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
@@ -181,21 +176,14 @@ class Engine:
                 window[2] = -1 if first_end < 0 or window[2] < 0 else min(first_end, window[2])
                 window[3] = -1 if last_end < 0 or window[3] < 0 else max(last_end, window[3])
         spans: set[Span] = set()
-        with_start = self._hs.with_start if self._hs is not None else frozenset()
-        refined: dict[int, dict[int, tuple[int, int, int]] | None] = {}
+        refined = self._refine(text, windows)
         for (start, rule_index), (end, first, first_end, last_end) in windows.items():
             line = text[start:end]
-            if rule_index in with_start:
-                # Generic rules: their regex is slow per position, so find exactly where each
-                # match starts (a second hyperscan pass over this one line) and begin there.
-                if start not in refined:
-                    assert self._hs is not None
-                    refined[start] = self._hs.starts(line)
-                exact = refined[start]
-                if exact is not None:
-                    if rule_index not in exact:
-                        continue
-                    first, first_end, last_end = (p + start for p in exact[rule_index])
+            if (start, rule_index) in refined:
+                exact = refined[(start, rule_index)]
+                if exact is None:
+                    continue  # the start-reporting pass found no match on this line
+                first, first_end, last_end = (p + start for p in exact)
             if rule_index == KNOWN:
                 assert self.known is not None
                 spans.update(Span(start + s.start, start + s.end, s.rule) for s in self.known.spans(line))
@@ -213,6 +201,30 @@ class Engine:
         if regions:
             spans.update(self._confirm_regions(text, regions))
         return self._resolve(spans)
+
+    def _refine(
+        self, text: str, windows: dict[tuple[int, int], list[int]]
+    ) -> dict[tuple[int, int], tuple[int, int, int] | None]:
+        """Generic rules: their regex is slow per position, so find exactly where each match
+        starts (a second hyperscan pass over just the flagged lines) and begin the search there.
+        Lines whose offsets cannot be refined (non-ASCII) are left out: searched whole."""
+        if self._hs is None or not self._hs.with_start:
+            return {}
+        with_start = self._hs.with_start
+        rules_at: dict[tuple[int, int], list[int]] = {}  # (line start, line end) -> rules
+        for (line_start, rule_index), window in windows.items():
+            if rule_index in with_start:
+                rules_at.setdefault((line_start, window[0]), []).append(rule_index)
+        if not rules_at:
+            return {}
+        wanted = sorted(rules_at)
+        found = self._hs.starts([text[s:e] for s, e in wanted])
+        refined: dict[tuple[int, int], tuple[int, int, int] | None] = {}
+        for key, per_line in zip(wanted, found):
+            if per_line is not None:
+                for rule_index in rules_at[key]:
+                    refined[(key[0], rule_index)] = per_line.get(rule_index)
+        return refined
 
     @staticmethod
     def _clean_key(rule_index: int, line: str, pos: int, endpos: int) -> bytes:
@@ -243,8 +255,8 @@ class Engine:
         pos, endpos = 0, length
         if first >= 0:
             pos = first - line_start
-        elif first_end >= 0 and self._width[rule_index] is not None:
-            pos = first_end - line_start - self._width[rule_index]  # type: ignore[operator]
+        elif first_end >= 0 and (width := self._width[rule_index]) is not None:
+            pos = first_end - line_start - width
         if last_end >= 0 and self._right_exact[rule_index]:
             endpos = last_end - line_start
         return min(max(pos, 0), length), min(max(endpos, 0), length)
@@ -284,7 +296,3 @@ class Engine:
                 continue
             kept.append(span)
         return kept
-
-
-def rule_ids(engine: Engine) -> list[str]:
-    return [r.id for r in engine.rules] + ([KNOWN_RULE_ID] if engine.known else [])

@@ -37,7 +37,9 @@ DOCUMENTED_EXAMPLES: frozenset[str] = frozenset(
         "SplxlOBeZQQYbYS6WxSbIA",
         "czZCaGRSa3F0MzpnWDFmQmF0M2JW",
         "mF_9.B5f-4.1JqM",
-        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        # jwt.io's example token.
+        ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwi"
+        "aWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"),
     }
 )
 
@@ -102,12 +104,17 @@ _CODE = re.compile(
 )
 
 COMMON_WORDS: frozenset[str] = frozenset(
-    "true false null nil none undefined required optional string str bytes int bool secret "
-    "secrets password passwords passwd token tokens default empty unset hidden env vault kms "
-    "sops base64 encrypted disabled enabled yes no on off auto bearer basic oauth oauth2 jwt "
-    "admin admin123 root toor letmein welcome guest test test123 testing pass pass123 "
-    "password1 password123 passw0rd p@ssw0rd p@ssword secret123 hunter2 12345678 123456789 "
-    "abc123 s3cr3t s3cret foobar123 postgres mysql redis rabbitmq guestguest".split()
+    [
+        "true", "false", "null", "nil", "none", "undefined", "required", "optional", "string",
+        "str", "bytes", "int", "bool", "secret", "secrets", "password", "passwords", "passwd",
+        "token", "tokens", "default", "empty", "unset", "hidden", "env", "vault", "kms", "sops",
+        "base64", "encrypted", "disabled", "enabled", "yes", "no", "on", "off", "auto", "bearer",
+        "basic", "oauth", "oauth2", "jwt", "admin", "admin123", "root", "toor", "letmein",
+        "welcome", "guest", "test", "test123", "testing", "pass", "pass123", "password1",
+        "password123", "passw0rd", "p@ssw0rd", "p@ssword", "secret123", "hunter2", "12345678",
+        "123456789", "abc123", "s3cr3t", "s3cret", "foobar123", "postgres", "mysql", "redis",
+        "rabbitmq", "guestguest",
+    ]
 )
 
 
@@ -132,13 +139,19 @@ def is_code_name(value: str) -> bool:
     # An attribute path or kebab name (`_t.AuthType`, `my-app-tls`) is a name even with short
     # segments; a random token split on `-`/`_` breaks into far shorter parts.
     floor = 2.5 if any(sep in value for sep in ".:-_") else 3.5
+    # kebab-case and snake_case names keep one case (`my-app-tls`, `DB_PASSWORD`, `x_y`);
+    # `hunter2-Xq9` does not.
+    if "." not in value and ("-" in value or "_" in value.strip("_")):
+        letters_only = "".join(c for c in value if c.isalpha())
+        if not (letters_only.islower() or letters_only.isupper()):
+            return False
     if sum(map(len, parts)) / len(parts) < floor:
         return False
     # Words have vowels (about 40% of letters in English names, 23% in random letters, for
     # which the part-length floor does most of the work); allow one acronym (`MLKEM`).
-    letters = "".join(p for p in parts if p.isalpha())
-    voweless = sum(1 for p in parts if len(p) >= 3 and p.isalpha() and not _VOWEL.search(p))
-    return voweless <= 1 and len(_VOWEL.findall(letters)) >= 0.2 * len(letters)
+    voweless = [p for p in parts if len(p) >= 3 and p.isalpha() and not _VOWEL.search(p)]
+    letters = "".join(p for p in parts if p.isalpha() and p not in voweless)
+    return len(voweless) <= 1 and len(_VOWEL.findall(letters)) >= 0.2 * len(letters)
 
 
 def is_benign(value: str) -> bool:
@@ -154,3 +167,29 @@ def is_benign(value: str) -> bool:
         or _NUMBERISH.fullmatch(value) is not None
         or _CODE.search(value) is not None
     )
+
+
+# Words that, anywhere in a key name, say it holds something other than a secret.
+_METADATA_PARTS = frozenset(
+    [
+        "page", "next", "cursor", "continuation", "sync", "cancel", "cancellation", "resume",
+        "csrf", "xsrf", "forgot", "reset", "hash", "hashed", "digest", "length", "len", "min",
+        "max", "policy", "num", "total", "prompt", "completion", "public", "publishable", "pub",
+        "type", "kind", "label", "field", "name", "file", "path", "placeholder", "expire",
+        "expires", "expiry", "usage", "count", "limit", "url", "uri", "endpoint", "header", "regex",
+        "pattern", "hint", "validation", "strength",
+    ]
+)
+# The same, for run-together names (`csrftoken`, `nextpagetoken`); only words that cannot
+# hide inside an innocent one (unlike `count` in `account`).
+_METADATA_SUBSTRINGS = re.compile(
+    r"csrf|xsrf|nextpage|pagetoken|continuation|cursor|hash|digest|publickey|publishable"
+)
+_KEY_PART = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def is_metadata_key(key: str) -> bool:
+    """A key name about a secret rather than holding one (`next_page_token`, `password_hash`,
+    `public_key`, `csrftoken`), judged by its camelCase/snake_case parts."""
+    parts = {part.lower() for part in _KEY_PART.findall(key)}
+    return bool(parts & _METADATA_PARTS) or _METADATA_SUBSTRINGS.search(key.lower()) is not None

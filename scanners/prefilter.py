@@ -11,6 +11,7 @@ Known-value anchors are exact, case-sensitive literals in both.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -80,14 +81,14 @@ def hyperscan_expression(pattern: str) -> bytes:
 class _Database:
     """One compiled hyperscan database; patterns it cannot take are listed in `rejected`."""
 
-    def __init__(self, entries: list[tuple[bytes, int, int]]) -> None:
+    def __init__(self, entries: list[tuple[bytes, int, int]], *, cache: bool = True) -> None:
         assert _hs is not None
         self.rejected: list[int] = []
         self.db: Any = None
         if not entries:
             return
         try:
-            self.db = database_cache.load_or_build(entries, _compile)
+            self.db = database_cache.load_or_build(entries, _compile) if cache else _compile(entries)
             return
         except _hs.error:
             pass
@@ -108,16 +109,16 @@ class _Database:
 
 
 class HyperscanPrefilter:
-    """Three databases, because mixing them costs more than scanning each: the provider rules,
-    the generic key-name rules (whose leading key-name class makes a combined database several
-    times slower), and the generic rules again with start-of-match reporting, which is too slow
-    for whole buffers and is run only on the few lines the generic database flagged."""
+    """One database of every rule scans whole buffers (one database beats several: measured);
+    known-value anchors have their own, never cached on disk; the generic key-name rules are
+    compiled once more with start-of-match reporting, which is several times too slow for
+    whole buffers and so runs only on the few lines where a generic rule already matched."""
 
     def __init__(self, rules: Sequence[Rule], anchors: Sequence[str], *, known_id: int) -> None:
         assert _hs is not None
         base = _hs.HS_FLAG_MULTILINE  # ^ and $ at line boundaries, as `confirm` sees lines
         main: list[tuple[bytes, int, int]] = []  # (expression, id, flags)
-        generic: list[tuple[bytes, int, int]] = []
+        generic: list[tuple[bytes, int, int]] = []  # kept last: stable ids, one database
         starts: list[tuple[bytes, int, int]] = []
         for index, rule in enumerate(rules):
             flag = base
@@ -134,10 +135,13 @@ class HyperscanPrefilter:
         # Anchors share one id: a hit only says "look for known values on this line".
         self._known_raw = known_id & 0xFFFFFFFF
         self._known_id = known_id
-        for anchor in anchors:
-            literal = re.escape(anchor).encode("utf-8", "surrogateescape")
-            main.append((literal, self._known_raw, base))
-        databases = (_Database(main), _Database(generic))
+        # Known values change per run and must not be written to disk, even as anchors: their
+        # literals get a small database of their own, compiled in memory (milliseconds).
+        known = [
+            (re.escape(anchor).encode("utf-8", "surrogateescape"), self._known_raw, base)
+            for anchor in anchors
+        ]
+        databases = (_Database(main + generic), _Database(known, cache=False))
         self._scanned = [d for d in databases if d.db is not None]
         self.rejected = sorted({i for d in databases for i in d.rejected} - {self._known_raw})
         self._starts = _Database(starts)
@@ -167,19 +171,31 @@ class HyperscanPrefilter:
             pass
         return found[0] if found else -1
 
-    def starts(self, line: str) -> dict[int, tuple[int, int, int]] | None:
-        """For an ASCII line: rule -> (earliest start, first end, last end) of the rules that
-        report starts; None when offsets cannot be given (non-ASCII text)."""
-        if self._starts.db is None or not line.isascii():
-            return None
-        found: dict[int, tuple[int, int, int]] = {}
+    def starts(self, lines: Sequence[str]) -> list[dict[int, tuple[int, int, int]] | None]:
+        """Per line: rule -> (earliest start, first end, last end), offsets within the line, for
+        the rules that report starts; None for a line whose offsets cannot be given (non-ASCII).
+        The lines are scanned together, newline-joined, in one call."""
+        if self._starts.db is None:
+            return [None] * len(lines)
+        usable = [line if line.isascii() else "" for line in lines]
+        offsets: list[int] = []
+        at = 0
+        for line in usable:
+            offsets.append(at)
+            at += len(line) + 1
+        found: list[dict[int, tuple[int, int, int]]] = [{} for _ in lines]
+        locate = bisect.bisect_right
 
         def on_match(rule: int, start: int, end: int, _flags: int, _ctx: object) -> None:
-            seen = found.get(rule)
-            found[rule] = (start, end, end) if seen is None else (min(seen[0], start), seen[1], end)
+            index = locate(offsets, end - 1) - 1
+            base = offsets[index]
+            start, end = max(start - base, 0), end - base  # a match from an earlier line: clamp
+            per_line = found[index]
+            seen = per_line.get(rule)
+            per_line[rule] = (start, end, end) if seen is None else (min(seen[0], start), seen[1], end)
 
-        self._starts.db.scan(line.encode("ascii"), match_event_handler=on_match)
-        return found
+        self._starts.db.scan("\n".join(usable).encode("ascii"), match_event_handler=on_match)
+        return [f if line.isascii() else None for f, line in zip(found, lines)]
 
     def hits(self, text: str) -> list[Hit]:
         if not self._scanned or not text:

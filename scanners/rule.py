@@ -8,6 +8,8 @@ Invariants every rule keeps (the engine and the tests rely on them):
 - `keywords` are lowercase literals, and every match contains at least one of them
   (case-insensitively): the pure-Python fallback prefilters lines on them.
 - `id` is stable once published: baselines and suppressions refer to it.
+- `tags` hold "provider" (a format of its own) or "generic" (a key name with a value of no
+  format): generic findings yield to provider findings on overlapping spans.
 """
 
 from __future__ import annotations

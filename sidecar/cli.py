@@ -106,9 +106,10 @@ def sidecar(
 ) -> None:
     """Open a broker session and serve its token on a unix socket until SIGTERM/SIGINT."""
     settings = _settings(broker_url, identity_token_file, socket_path, allowed_uids, log_level)
-    from sidecar import lifecycle  # aiohttp only once flags are sound
+    from sidecar import logs, serve  # aiohttp and the scanners only once flags are sound
 
-    _exit_with(lifecycle.run(settings))
+    logs.install()  # own log through the leak guard; the session's values join when issued
+    _exit_with(serve.serve(settings))
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -120,6 +121,20 @@ def sidecar(
     default=None,
     help="Unix socket for the command (default: a fresh private dir under /tmp).",
 )
+@click.option(
+    "--redact-mode",
+    type=click.Choice(["redact", "block", "report"]),
+    default="redact",
+    show_default=True,
+    envvar="SLUICE_REDACT_MODE",
+    help="COMMAND's stdout/stderr: redact: secrets replaced by markers; block: lines holding "
+    "one withheld (exit 3 if COMMAND succeeded); report: passed through, findings on stderr.",
+)
+@click.option(
+    "--no-redact",
+    is_flag=True,
+    help="Pass COMMAND's output through untouched (explicit opt-out of the leak guard).",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     broker_url: str,
@@ -127,21 +142,29 @@ def run(
     allowed_uids: tuple[int, ...],
     log_level: str,
     socket_path: Path | None,
+    redact_mode: str,
+    no_redact: bool,
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND with a session served on a socket (path in $SLUICE_SOCKET); end it after.
 
-    Exits with COMMAND's exit code. Example: sluice run --broker URL --identity-token-file F -- make deploy
+    COMMAND's output is redacted: every provider rule, plus the session's own token, accessor
+    and identity token in any form. Exits with COMMAND's exit code; in block mode, 3 when
+    COMMAND exited 0 but lines were withheld.
+    Example: sluice run --broker URL --identity-token-file F -- make deploy
     """
     scratch = None
     if socket_path is None:
         scratch = Path(tempfile.mkdtemp(prefix="sluice-", dir="/tmp"))
         socket_path = scratch / "s.sock"
     settings = _settings(broker_url, identity_token_file, socket_path, allowed_uids, log_level)
+    from sidecar import logs
     from sidecar import run as run_mod
 
+    logs.install()  # own log through the leak guard; the session's values join when issued
+    output = run_mod.OutputPolicy(None if no_redact else redact_mode)
     try:
-        _exit_with(run_mod.run_command(settings, list(command)))
+        _exit_with(run_mod.run_command(settings, list(command), output))
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

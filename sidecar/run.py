@@ -1,8 +1,12 @@
 """``sluice run -- cmd``: a session for the lifetime of one command (CI jobs).
 
 The command learns only the socket's path (``SLUICE_SOCKET``); the token never enters its
-environment, argv or the disk. SIGTERM/SIGINT are forwarded to the command; when it exits,
-the session is ended and the command's exit code is returned.
+environment, argv or the disk. Its stdout and stderr are piped through the streaming
+redactor (`sidecar.output`) with every provider rule on and the session's own values (token,
+accessor, the identity JWT) registered, so even a format-less value it prints is masked.
+SIGTERM/SIGINT are forwarded to the command; when it exits, the session is ended and the
+command's exit code is returned (block mode: `WITHHELD_EXIT` if it succeeded but lines were
+withheld).
 """
 
 from __future__ import annotations
@@ -11,13 +15,26 @@ import asyncio
 import logging
 import os
 import signal
+import threading
+from dataclasses import dataclass
 
 from broker.wire import SessionCreated
-from sidecar.lifecycle import run_session
+from sidecar import logs
+from sidecar.lifecycle import read_identity_token, run_session
 from sidecar.settings import SidecarSettings
 
 log = logging.getLogger("sidecar.run")
 SOCKET_ENV = "SLUICE_SOCKET"
+# Block mode: the command exited 0 but some of its output was withheld. Distinct from the
+# sidecar's own failures (1, 2) so a CI log says which happened.
+WITHHELD_EXIT = 3
+
+
+@dataclass(frozen=True)
+class OutputPolicy:
+    """What happens to the command's output: `mode` is redact, block or report; None: untouched."""
+
+    mode: str | None = "redact"
 
 
 def exit_code(returncode: int) -> int:
@@ -25,7 +42,19 @@ def exit_code(returncode: int) -> int:
     return returncode if returncode >= 0 else 128 - returncode
 
 
-async def run_command(settings: SidecarSettings, argv: list[str]) -> int:
+def session_values(session: SessionCreated, identity_token: str) -> list[tuple[str, str]]:
+    """Everything secret this process holds for the session, labelled for warnings."""
+    return [
+        ("the session token", session.token.reveal()),
+        ("the session token's accessor", session.accessor),
+        ("the identity token", identity_token),
+    ]
+
+
+async def run_command(
+    settings: SidecarSettings, argv: list[str], output: OutputPolicy | None = None
+) -> int:
+    output = output or OutputPolicy()
     loop = asyncio.get_running_loop()
     pending: list[int] = []
     proc: asyncio.subprocess.Process | None = None
@@ -39,17 +68,50 @@ async def run_command(settings: SidecarSettings, argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, forward, sig)
 
-    async def command(_: SessionCreated) -> int:
+    # The rule engine loads (from its on-disk cache) while the session is being opened.
+    from sidecar import redaction
+
+    base = asyncio.ensure_future(asyncio.to_thread(redaction.rule_engine))
+
+    async def command(session: SessionCreated) -> int:
         nonlocal proc
+        engine = await base  # before `learn`, which would otherwise load it a second time
+        values = session_values(session, read_identity_token(settings))
+        logs.learn(values)
         if pending:
             return 128 + pending[0]
         env = {k: v for k, v in os.environ.items() if k != "SLUICE_IDENTITY_TOKEN_FILE"}
         env[SOCKET_ENV] = str(settings.socket_path)
+        guard = None
+        if output.mode is not None:
+            from sidecar.output import OutputGuard
+
+            guard = OutputGuard(redaction.engine_with(values, engine), output.mode)
+        stdout, stderr = guard.child_fds if guard else (None, None)
         try:
-            proc = await asyncio.create_subprocess_exec(*argv, env=env)
+            proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=stdout, stderr=stderr)
         except OSError as exc:
+            if guard is not None:
+                guard.close()
             log.error("cannot start %s: %s", argv[0], exc.strerror)
             return 127 if isinstance(exc, FileNotFoundError) else 126
-        return exit_code(await proc.wait())
+        if guard is None:
+            return exit_code(await proc.wait())
+        guard.release_child_fds()
+        exited = threading.Event()
+        pump = asyncio.ensure_future(asyncio.to_thread(guard.run, exited))
+        try:
+            code = exit_code(await proc.wait())
+        finally:
+            exited.set()
+            await asyncio.shield(pump)
+        if guard.withheld_lines:
+            log.warning("withheld %d line(s) of output holding secrets", guard.withheld_lines)
+            code = code or WITHHELD_EXIT
+        return code
 
-    return await run_session(settings, command)
+    try:
+        return await run_session(settings, command)
+    finally:
+        if not base.done():
+            base.cancel()

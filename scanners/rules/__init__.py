@@ -2,6 +2,11 @@
 
 Adding a family is one import and one entry in `_FAMILIES`; ids are checked for uniqueness
 at import, so a clash fails loudly instead of one rule silently shadowing another.
+
+Tags: every rule is either "provider" (a format of its own; plus the family, e.g. "aws", and
+"context" when the value is only credible after a provider key name) or "generic" (a secret-
+looking key name with a value of no particular format). Generic findings yield to provider
+findings on overlapping spans, and only generic values pass the benign-value filters.
 """
 
 from __future__ import annotations

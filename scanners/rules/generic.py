@@ -12,25 +12,23 @@ from __future__ import annotations
 
 import re
 
+from scanners import filters
 from scanners.rule import Rule
 
 _PASSWORD = r"(?:password|passwd|passphrase|pwd|(?:db|user|admin|root|smtp|mail|ftp|sql)_?pass)"
-_SECRET = (r"(?:secret(?:[_.-]?key)?|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth"
+_SECRET = (r"(?:secret(?:[_.-]?key)?|token|api[_.-]?key|apikey|access[_.-]?key"
+           r"|private[_.-]?key|auth"
            r"|credentials?|signing[_.-]?key|encryption[_.-]?key)")
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd", "pass")
 _SECRET_WORDS = ("secret", "token", "api_key", "apikey", "api-key", "api.key", "access_key",
                  "accesskey", "access-key", "access.key", "private_key", "privatekey",
                  "private-key", "private.key", "auth", "credential", "signing", "encryption")
 # Quoted value: code, JSON, YAML, TOML. No spaces: validation messages are not passwords.
-_QUOTED = r"\\?[\"'`]?\s{0,4}(?::=|=>|=|:)\s{0,4}[rbuf]?\\?[\"'`](?P<secret>[^\"'`\s\\]{6,256})\\?[\"'`]"
+_QUOTED = (r"\\?[\"'`]?\s{0,4}(?::=|=>|=|:)\s{0,4}[rbuf]?\\?[\"'`]"
+           r"(?P<secret>[^\"'`\s\\]{6,256})\\?[\"'`]")
 # Unquoted value: env files, INI, properties, YAML plain scalars, query strings.
 _BARE = r"\s{0,4}(?:=|:)\s{0,4}(?P<secret>[^\s\"'`,;&=(){}\[\]<>:][^\s\"'`,;&]{5,255})"
 
-# Words that, anywhere in a key name, say it holds something other than a secret.
-_NOT_SECRET_PARTS = frozenset(
-    ["page", "next", "cursor", "continuation", "sync", "cancel", "cancellation", "resume", "csrf", "xsrf", "forgot", "reset", "hash", "hashed", "digest", "length", "len", "min", "max", "policy", "num", "total", "prompt", "completion", "public", "publishable", "pub", "type", "kind", "label", "field", "name", "file", "path", "placeholder", "expire", "expires", "expiry", "usage", "count", "limit", "url", "uri", "endpoint", "header", "regex", "pattern", "hint", "validation", "strength"]
-)
-_KEY_PART = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,40}$")
 
 
@@ -39,8 +37,7 @@ def _secret_key_name(match: re.Match[str]) -> bool:
     `next_page_` is read back from the text) names a secret, not metadata about one."""
     before = _KEY_PREFIX.search(match.string, max(0, match.start() - 40), match.start())
     key = (before.group(0) if before else "") + match.group("key")
-    parts = {part.lower() for part in _KEY_PART.findall(key)}
-    return not parts & _NOT_SECRET_PARTS
+    return not filters.is_metadata_key(key)
 
 
 def _mixed_charset(value: str) -> bool:

@@ -36,7 +36,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="private-key-putty",
         description="PuTTY private key file (the private lines and their MAC)",
-        pattern=r"PuTTY-User-Key-File-[23]: [^\n]{1,64}\n.{0,4000}?"
+        pattern=r"PuTTY-User-Key-File-[23]: [^\n]{1,64}\n.{0,2000}?"
         r"Private-Lines: [0-9]{1,3}\r?\n[A-Za-z0-9+/=\r\n]{32,12000}?Private-MAC: [0-9a-f]{40,64}",
         keywords=("putty-user-key-file",), multiline=True, skip_filters=True,
         tags=("provider", "private-key"),
@@ -47,7 +47,8 @@ RULES: tuple[Rule, ...] = (
         pattern=r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----(?:\\r)?\\n"
         r"[A-Za-z0-9+/=\\]{64,12000}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?"
         r"PRIVATE KEY-----",
-        keywords=("private key-----\\n",), skip_filters=True, validate=is_pem_block,
+        keywords=("private key-----\\n", "private key-----\\r\\n"),
+        skip_filters=True, validate=is_pem_block,
         tags=("provider", "private-key"),
     ),
 )

@@ -17,14 +17,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="jwt",
         description="JSON Web Token (signed, structure-validated)",
-        pattern=r"\b(?P<secret>eyJ[A-Za-z0-9_-]{10,2000}\.eyJ[A-Za-z0-9_-]{2,10000}"
-        r"\.[A-Za-z0-9_-]{16,2000})(?:[^A-Za-z0-9_.-]|$)",
+        pattern=r"\b(?P<secret>eyJ[A-Za-z0-9_-]{10,1000}\.eyJ[A-Za-z0-9_-]{2,8000}"
+        r"\.[A-Za-z0-9_-]{16,1024})(?:[^A-Za-z0-9_.-]|$)",
         keywords=("eyj",), validate=is_jwt, tags=_T,
     ),
     Rule(
         id="authorization-bearer",
         description="Bearer token in an Authorization header",
-        pattern=_AUTH + r"(?i:bearer)\s{1,3}(?P<secret>[A-Za-z0-9._~+/-]{20,4096}=*)"
+        pattern=_AUTH + r"(?i:bearer)\s{1,3}(?P<secret>[A-Za-z0-9._~+/-]{20,4096}={0,2})"
         r"(?:[^A-Za-z0-9._~+/=-]|$)",
         keywords=("bearer",), min_entropy=3.0, tags=_T,
     ),

@@ -197,6 +197,19 @@ async def test_replayed_jti(
     await assert_refused(broker, token, "replayed_token", caplog)
 
 
+async def test_replay_cache_survives_a_broker_restart(
+    make_broker: MakeBroker, issuer: Issuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The jti cache lives in the store: a new broker on the same store still refuses it."""
+    first = await make_broker(RULES)
+    token = issuer.mint(sub=SUB)
+    assert (await first.exchange(token))[0] == 201
+    await first.client.close()  # the first broker stops; its audit log is released
+    second = await make_broker(RULES, workdir=first.config_path.parent)
+    await assert_refused(second, token, "replayed_token", caplog)
+    assert [r["event"] for r in second.audit_records()].count("startup") == 2
+
+
 @pytest.mark.parametrize("namespace", ["+", "*", "a/b", "..", "x..y", "a}", 'a"', "a\nb", ""])
 async def test_claim_value_widening_the_templated_path(
     broker: Harness, issuer: Issuer, caplog: pytest.LogCaptureFixture, namespace: str

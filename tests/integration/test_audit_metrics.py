@@ -187,6 +187,7 @@ def test_leak_canary_on_a_real_broker_process(
     ]
     bodies = [_post(base, jwt) for jwt in sent]
     issued = json.loads(bodies[0])["token"]
+    assert json.loads(bodies[2])["error"]["code"] == "token_too_large"  # header limit raised
     # aiohttp's own 400 for the 70 KB header quotes its first bytes back to that same caller
     # only; what must stay clean is what anyone else can read: logs, audit, other answers.
     bodies.pop()

@@ -77,6 +77,7 @@ def test_sigkill_at_random_points_leaves_no_token_of_a_dead_session(
                 "heartbeat_window_s": 0,
                 "claim_s": 1,
                 "pending_grace_s": 1,
+                "open_timeout_s": 0.8,
                 "retry_max_s": 1,
             },
             reap_interval_s=0.3,

@@ -67,6 +67,7 @@ async def broker(
             sessions={
                 "heartbeat_window_s": WINDOW_S,
                 "pending_grace_s": 5,
+                "open_timeout_s": 4,
                 "reconcile_at_start": False,
             },
         )

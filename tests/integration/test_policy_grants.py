@@ -41,7 +41,6 @@ async def test_token_carries_the_rules_limits_and_its_own_policy(
     assert rendered == f'path "secret/data/teams/{team}/*" {{ capabilities = ["read"] }}'
     # root's lookup spent none of the token's uses: two reads work, the third is refused
     statuses = [
-        openbao.api("GET", f"secret/data/teams/{team}/db", token=body["token"])[0]
-        for _ in range(3)
+        openbao.api("GET", f"secret/data/teams/{team}/db", token=body["token"])[0] for _ in range(3)
     ]
     assert statuses == [200, 200, 403]

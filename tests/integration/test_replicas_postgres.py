@@ -60,14 +60,16 @@ def test_replicas_share_sessions_and_revoke_a_dead_replicas_sessions_once(
                     token_file=broker_vault_token_file,
                     issuer_url=issuer.url,
                     policies=[scope.policy],
-                    store={"dsn": dsn},
+                    # Replica c names its store on the command line instead (--store wins).
+                    store={"dsn": dsn} if name != "c" else {"sqlite_path": str(short_tmp / "x")},
                     port=port,
                     sessions={"heartbeat_window_s": WINDOW_S},
                     reap_interval_s=0.3,
                     extra={"audit": {"path": str(short_tmp / f"{name}.audit")}},
                 )
             )
-            procs.append(spawn_broker(cfg, short_tmp / f"{name}.log", port, env))
+            flags = ("--store", dsn) if name == "c" else ()
+            procs.append(spawn_broker(cfg, short_tmp / f"{name}.log", port, env, flags))
         for proc in procs:
             wait_until(lambda p=proc: p.popen.poll() is None and broker_healthy(p.base),  # type: ignore[misc]
                        "replica health", 30)  # fmt: skip
@@ -116,6 +118,7 @@ def test_replicas_share_sessions_and_revoke_a_dead_replicas_sessions_once(
             if record["event"] == "revoke" and record.get("cause") == "expired"
         )
         assert {sid: audited[sid] for sid in once} == once
+        assert not (short_tmp / "x").exists()  # c used PostgreSQL, not the file's SQLite
         logs = "".join(p.output() for p in procs)
         assert postgres_server.password not in logs
         assert all(o["token"] not in logs for o in orphans)

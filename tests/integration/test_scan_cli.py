@@ -115,3 +115,15 @@ def test_disable_rule(tree: tuple[Path, dict[str, str]]) -> None:
     root, _ = tree
     result = scan("--format", "jsonl", "--disable-rule", "slack-webhook-url", "ci.log", cwd=root)
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_pure_python_engine_reports_the_same(tree: tuple[Path, dict[str, str]]) -> None:
+    """With the compiled prefilter switched off, the same findings come out."""
+    root, _ = tree
+
+    def records(engine: str) -> list[tuple[str, int, int, int, str]]:
+        result = scan("--format", "jsonl", "--engine", engine, "src", "ci.log", cwd=root)
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        return sorted((r["file"], r["line"], r["start"], r["end"], r["rule"]) for r in rows)
+
+    assert records("python") == records("hyperscan") != []

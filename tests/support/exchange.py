@@ -130,10 +130,13 @@ async def make_broker(
     clients: list[TestClient] = []
 
     async def make(
-        rules: str, extra: str = "", issuers: list[tuple[str, str]] | None = None
+        rules: str,
+        extra: str = "",
+        issuers: list[tuple[str, str]] | None = None,
+        workdir: Path | None = None,  # reuse one: a restart on the same store and audit log
     ) -> Harness:
-        workdir = tmp_path / secrets.token_hex(3)
-        workdir.mkdir()
+        workdir = workdir or tmp_path / secrets.token_hex(3)
+        workdir.mkdir(exist_ok=True)
         config = workdir / "broker.yaml"
         config.write_text(
             broker_yaml(

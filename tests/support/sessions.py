@@ -151,13 +151,17 @@ class BrokerProc:
 
 
 def spawn_broker(
-    config: Path, log: Path, port: int, env: Mapping[str, str] | None = None
+    config: Path,
+    log: Path,
+    port: int,
+    env: Mapping[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> BrokerProc:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLUICE_", "PG"))}
     base_env.update(env or {})
     with log.open("ab") as sink:
         popen = subprocess.Popen(
-            [*SLUICE, "broker", "serve", "--config", str(config)],
+            [*SLUICE, "broker", "serve", "--config", str(config), *args],
             cwd=REPO,
             env=base_env,
             stdin=subprocess.DEVNULL,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from broker.policy import Condition, Grant, Rule, claim_matches, grant_for
+from broker.policy import Condition, Grant, Rule, claim_matches, evaluate, grant_for
 
 ISS = "https://issuer.example"
 
@@ -65,3 +65,40 @@ def test_grant_carries_the_rules_policies_ttl_and_default_flag() -> None:
 def test_claim_matching(value: Any, pattern: str, expected: bool) -> None:
     """Globs on strings, any-of on lists, booleans and numbers as their text."""
     assert claim_matches(value, pattern) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "value", "expected"),
+    [
+        ("regex", ["preview-[0-9]+"], "preview-42", True),
+        ("regex", ["preview-[0-9]+"], "preview-42x", False),  # anchored at the end
+        ("regex", ["preview-[0-9]+"], "xpreview-42", False),  # and at the start
+        ("regex", ["a|b"], "ab", False),  # alternation cannot escape the anchors
+        ("one_of", ["web", "worker"], "worker", True),
+        ("one_of", ["web", "release/*"], "release/1.2", True),  # items with globs glob
+        ("one_of", ["web"], "web2", False),
+        ("exact", ["refs/heads/main"], "refs/heads/main", True),
+        ("exact", ["refs/heads/*"], "refs/heads/main", False),  # exact means exact
+        ("glob", ["refs/heads/*"], "refs/heads/a/b", True),  # * crosses /
+    ],
+)
+def test_condition_kinds(kind: str, values: list[str], value: str, expected: bool) -> None:
+    """exact, glob, anchored regex and one_of, each on a plain string claim."""
+    assert Condition.of("c", kind, values).holds({"c": value}) is expected
+
+
+def test_dotted_claim_paths_reach_nested_and_flat_keys() -> None:
+    """kubernetes.io.namespace finds both {"kubernetes.io": {"namespace"}} and a flat key."""
+    cond = Condition.shorthand("kubernetes.io.namespace", "preview-*")
+    assert cond.holds({"kubernetes.io": {"namespace": "preview-1"}})
+    assert cond.holds({"kubernetes.io.namespace": "preview-1"})
+    assert not cond.holds({"kubernetes": {"io": {"namespace": "other"}}})
+
+
+def test_evaluate_explains_each_miss() -> None:
+    """The trace names the absent claim, the non-matching value and the wrong issuer."""
+    grant, trace = evaluate(RULES, ISS, {"repository": "acme/x"})
+    assert grant is not None and grant.rule == "ci-any"
+    assert trace[0].reasons == ("claim 'ref' is absent (wanted ref exact 'refs/heads/main')",)
+    _, trace = evaluate(RULES, "https://other.example", {})
+    assert all("issuer is" in t.reasons[0] for t in trace)

@@ -54,7 +54,7 @@ rules:
     max_sessions_per_subject: 2
 """
 NOW = 1_800_000_000
-ACL_ONLY = "{name: a, issuer: k8s, acl: 'path \"x/{claims.ns}\" { capabilities = [\"read\"] }'}"
+ACL_ONLY = '{name: a, issuer: k8s, acl: \'path "x/{claims.ns}" { capabilities = ["read"] }\'}'
 
 
 def config(tmp_path: Path, text: str) -> Path:

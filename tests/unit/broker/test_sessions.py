@@ -14,6 +14,7 @@ from broker.sessions import (
     heartbeat_deadline,
     retry_delay_s,
     token_digest,
+    token_must_die,
 )
 from broker.wire import ErrorBody, Secret, SessionCreated, WireError
 
@@ -128,3 +129,22 @@ def test_every_error_class_has_a_distinct_code_and_http_status() -> None:
     codes = [c.code for c in classes]
     assert len(codes) == len(set(codes))
     assert all(400 <= c.status < 600 for c in classes)
+
+
+@pytest.mark.parametrize(
+    ("state", "age_s", "dies"),
+    [
+        (State.ACTIVE, 1000.0, False),
+        (State.ENDING, 1000.0, False),  # the ending path owns it
+        (State.PENDING, 5.0, False),  # an open in flight somewhere
+        (State.PENDING, 31.0, True),  # abandoned by a crash
+        (State.ENDED, 0.0, True),
+        (State.EXPIRED, 0.0, True),
+        (State.REVOKED, 0.0, True),
+        (None, 0.0, True),  # no row at all: not ours to keep
+    ],
+)
+def test_reconciler_decision(state: State | None, age_s: float, dies: bool) -> None:
+    """A tagged token outlives its session only while the session is alive or opening."""
+    now = 10_000.0
+    assert token_must_die(state, now - age_s, now, grace_s=30.0) is dies

@@ -116,3 +116,12 @@ def test_admin_settings(tmp_path: Path) -> None:
     )
     assert s.admin.token_file == Path("/run/sluice/admin-token")
     assert s.admin.socket == Path("/run/sluice/admin/a.sock")
+
+
+def test_pending_grace_must_outlast_an_open(tmp_path: Path) -> None:
+    """A grace shorter than the open timeout would let the reconciler kill opens in flight."""
+    found = problems(
+        tmp_path,
+        "store: {sqlite_path: /s.db}\nsessions: {open_timeout_s: 20, pending_grace_s: 10}\n",
+    )
+    assert found == ["sessions.pending_grace_s"]

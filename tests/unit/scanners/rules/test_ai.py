@@ -19,7 +19,9 @@ def openai(prefix: str, salt: str) -> str:
     return prefix + synth(URLSAFE, 74, salt) + "T3BlbkFJ" + synth(URLSAFE, 74, salt + "2")
 
 
-PROJ, SVC, ADMIN = openai("sk-proj-", "proj"), openai("sk-svcacct-", "svc"), openai("sk-admin-", "adm")
+PROJ = openai("sk-proj-", "proj")
+SVC = openai("sk-svcacct-", "svc")
+ADMIN = openai("sk-admin-", "adm")
 LEGACY = "sk-" + synth(ALNUM, 20, "legacy") + "T3BlbkFJ" + synth(ALNUM, 20, "legacy2")
 ANT = "sk-ant-api03-" + synth(URLSAFE, 93, "ant") + "AA"
 ANT_ADMIN = "sk-ant-admin01-" + synth(URLSAFE, 93, "antadm") + "AA"

@@ -64,5 +64,5 @@ CASES: list[Case] = [
 
 @params(CASES)
 def test_vault_family_rule(rule_id: str, line: str, secret: str | None) -> None:
-    """Each Vault/OpenBao/secret-tooling rule finds exactly the credential and ignores near misses."""
+    """Each Vault/OpenBao/secret-tooling rule finds exactly the credential, not near misses."""
     check(rule_id, line, secret)

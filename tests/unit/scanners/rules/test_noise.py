@@ -11,7 +11,8 @@ NOISE: list[str] = [
     "2026-11-24T01:26:37.123Z INFO request_id=1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b status=200",
     "commit 3f786850e387550fdab836ed7e6dc881de23001b (HEAD -> main, origin/main)",
     "Merge: 9fceb02 d4e8a1c",
-    "image: ghcr.io/acme/api@sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270",
+    ("image: ghcr.io/acme/api@sha256:"
+    "5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270"),
     "Digest: sha256:9a1e2c7f04d3b8e66a2f1bb0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0",
     'etag: "33a64df551425fcc55e4d42a148795d9f25f89d4"',
     "password: ${DB_PASSWORD}",
@@ -40,7 +41,8 @@ NOISE: list[str] = [
     "redis://localhost:6379/0",
     "https://github.com/acme/api/blob/main/README.md#install",
     "Downloading https://files.pythonhosted.org/packages/ab/cd/pkg-1.2.3-py3-none-any.whl",
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA",
+    ("data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA"),
     "Successfully installed hvac-2.4.0 aiohttp-3.14.0 pyjwt-2.15.0",
     "-----BEGIN PUBLIC KEY-----",
     "-----BEGIN CERTIFICATE-----",
@@ -69,6 +71,16 @@ NOISE: list[str] = [
     "auth: required",
     "secret: true",
     "token_endpoint: https://oauth2.googleapis.com/token",
+    "Password: OK",
+    "password: changed successfully for user alice",
+    "userdata.password = password_ptr",
+    "private_key: Ed25519PrivateKey | Ed448PrivateKey",
+    "auth: _t.AuthType",
+    "password: !vault |",
+    '"msg":"login failed","reason":"password_mismatch","user":"alice"',
+    "Set-Cookie: csrftoken=Xk2pQ9vL0aZ8mN3bR7tY1cW5; Path=/",
+    '"next_page_token": "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA2",',
+    "tool --token-file /var/run/secrets/token",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.scanners.rules.synth import B64, HEX, Case, check, params, synth
+from tests.unit.scanners.rules.synth import B64, HEX, Case, check, keyword_in_match, params, synth
 
 
 def pem(label: str, salt: str, lines: int = 8, headers: str = "") -> str:
@@ -67,3 +67,11 @@ CASES: list[Case] = [
 def test_private_key_rule(rule_id: str, line: str, secret: str | None) -> None:
     """Each private-key rule reports the whole block and ignores stubs and public keys."""
     check(rule_id, line, secret)
+
+
+def test_escaped_key_with_crlf_escapes() -> None:
+    """A key escaped from a CRLF file (`\\r\\n`) is found whole, and its keyword is present."""
+    escaped = json.dumps(PKCS8.replace("\n", "\r\n"))[1:-1]
+    line = f'"key": "{escaped}"'
+    check("private-key-escaped", line, escaped)
+    assert keyword_in_match("private-key-escaped", line)

@@ -70,5 +70,6 @@ def test_is_pem_block_decodes_body() -> None:
     good = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
     assert structures.is_pem_block(good)
     assert structures.is_pem_block(good.replace("\n", "\\n"))
-    assert not structures.is_pem_block("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----")
+    stub = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"
+    assert not structures.is_pem_block(stub)
     assert not structures.is_pem_block("-----BEGIN PRIVATE KEY-----\n" + "*" * 80 + "\n-----END")

@@ -89,7 +89,9 @@ async def run_command(
             guard = OutputGuard(redaction.engine_with(values, engine), output.mode)
         stdout, stderr = guard.child_fds if guard else (None, None)
         try:
-            proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=stdout, stderr=stderr)
+            proc = await asyncio.create_subprocess_exec(
+                *argv, env=env, stdout=stdout, stderr=stderr
+            )
         except OSError as exc:
             if guard is not None:
                 guard.close()

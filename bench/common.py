@@ -230,12 +230,7 @@ class Stack:
         config = self.work / f"broker-{port}.yaml"
         config.write_text(yaml.safe_dump(self.broker_config(port), sort_keys=False))
         self.broker_log = self.work / f"broker-{port}.log"
-        argv = [
-            "taskset",
-            "-c",
-            str(BROKER_CORE),
-            *(os.environ["XCMD"].split() if "XCMD" in os.environ else sluice_cmd()),
-        ]
+        argv = ["taskset", "-c", str(BROKER_CORE), *sluice_cmd()]
         argv += ["broker", "serve", "--config", str(config), "--log-level", log_level]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
         with self.broker_log.open("wb") as sink:
@@ -303,6 +298,7 @@ def raw_create_body(session: int, ttl_s: int, issuer: str) -> dict[str, Any]:
         "explicit_max_ttl": f"{ttl_s}s",
         "no_default_policy": True,
         "renewable": False,
+        "num_uses": 0,
         "meta": {
             "sluice_session": "ses_" + secrets.token_urlsafe(16),
             "subject": f"{SUBJECT_PREFIX}w{session}",

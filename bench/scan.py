@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--accuracy-only", action="store_true")
     args = parser.parse_args()
     sluice = [str(Path(sys.executable).parent / "sluice"), "redact"]
     work = Path(tempfile.mkdtemp(prefix="sluice-bench-"))
@@ -137,9 +138,12 @@ def main() -> None:
             print(f"\nSluice missed: {dict(misses)}")
         false_sluice = sorted(f for f in s_found if not any(
             lab.file == f[0] and lab.line == f[1] and (f[2] in lab.value or lab.value in f[2]) for lab in labels))
-        for f in false_sluice[:15]:
-            print(f"  Sluice false positive: {f[0]}:{f[1]} {f[2][:60]!r}")
+        kinds = Counter(re.sub(r"[0-9a-f]{8,}|\d+", "#", f[2])[:40] for f in false_sluice)
+        for value, count in kinds.most_common(10):
+            print(f"  Sluice false positives like {value!r}: {count}")
 
+        if args.accuracy_only:
+            return
         big = work / "big.log"
         small = work / "small.log"
         big.write_bytes(make_log_stream(args.seed, args.size_mb << 20))

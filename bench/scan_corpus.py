@@ -164,7 +164,13 @@ class Gen:
             "generic-password": lambda: (s(ALNUM + "!#%+", 18), "DB_PASSWORD"),
             "generic-secret": lambda: (s(ALNUM, 40), "CLIENT_SECRET"),
             "cli-password": lambda: (s(ALNUM + "#%+", 16), "--password"),
+            "human-password": lambda: (self.human_password(), "DB_PASSWORD"),
         }
+
+    def human_password(self) -> str:
+        """Passwords people choose: a word, digits, a symbol (low entropy, still secrets)."""
+        word = self.r.choice(["Falcon", "Winter", "Orchid", "Granite", "Harbor", "Maple", "Tundra"])
+        return f"{word}{self.r.choice('#!@$%')}{self.r.randrange(100, 99999)}{self.r.choice(['', 'x', 'Q'])}"
 
     def jwt(self) -> str:
         header = self.b64url_json({"alg": "RS256", "kid": self.s(HEX, 16), "typ": "JWT"})
@@ -247,6 +253,14 @@ class Gen:
             lambda: f'"md5":"{self.sha(32)}"',
             lambda: '"password":"REDACTED"',
             lambda: f'"key":"user:{r.randrange(10**6)}:profile"',
+            lambda: f'"token_sha256":"{self.sha(64)}"',
+            lambda: '"secret_ref":"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"',
+            lambda: '"authorization":"Bearer ${ACCESS_TOKEN}"',
+            lambda: f'"csrf_token":"{self.uuid()}"',
+            lambda: '"password":"********"',
+            lambda: f'"api_key_id":{r.randrange(10**6)}',
+            lambda: '"client_secret":"<client-secret>"',
+            lambda: f'"secret_version":"projects/acme/secrets/db/versions/{r.randrange(50)}"',
         ]
         if keyworded is not None:
             options = [o for i, o in enumerate(options) if (i in neutral) != keyworded]

@@ -98,5 +98,6 @@ async def settle_stale_pending(app: web.Application) -> int:
             continue
         if await store.transition(rec.id, [State.PENDING], State.ENDED, app[CLOCK]()):
             settled += 1
+            audit(app, "session_end", session=rec.id, subject=rec.subject, state="abandoned")
     log.info("settled %d abandoned opens (reconciler revoked %d)", settled, result.revoked)
     return settled

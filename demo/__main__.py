@@ -2,12 +2,16 @@
 
 OpenBao dev server -> local OIDC issuer -> broker (SQLite) -> sidecar with a fresh workload
 token -> workload reads a KV secret with the socket-delivered token -> sidecar stopped ->
-OpenBao rejects that token. No token or JWT is ever printed.
+OpenBao rejects that token. Then `sluice run` runs a CI job that prints its own token and
+a GitHub token by mistake: only markers reach the terminal, and the token dies at exit.
+No token or JWT is ever printed.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,9 +25,11 @@ from broker.audit import verify_audit
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from demo.workload import mask, token_from_socket
+from scanners.checksums import BASE62_ALPHABET, with_crc32_base62
 
 SUBJECT = "system:serviceaccount:demo:app"
 RULE_TTL_S = 600
+REPO = Path(__file__).resolve().parent.parent
 
 
 def say(step: str, text: str) -> None:
@@ -87,6 +93,67 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def redaction_step(base: str, issuer: Issuer, work: Path, bao: DevServer) -> None:
+    """`sluice run` a job that prints its session token and a GitHub token by mistake: show
+    what reached the terminal, prove no raw value did, and that the token died at exit."""
+    identity = work / "identity-job.jwt"
+    identity.write_text(issuer.mint(sub=SUBJECT))
+    identity.chmod(0o600)
+    github = with_crc32_base62("ghp_", "".join(secrets.choice(BASE62_ALPHABET) for _ in range(30)))
+    kept = work / "job-token"  # the job's own copy, so the demo can check; never printed
+    started = time.monotonic()
+    job = subprocess.run(
+        [
+            *sluice_cmd(),
+            "run",
+            "--broker",
+            base,
+            "--identity-token-file",
+            str(identity),
+            "--",
+            sys.executable,
+            "-m",
+            "demo.workload",
+            str(kept),
+        ],
+        cwd=REPO,
+        env={**os.environ, "DEMO_GITHUB_TOKEN": github},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    streams = {
+        "stdout": job.stdout.decode(errors="replace"),
+        "stderr": job.stderr.decode(errors="replace"),
+    }
+    seen = "".join(streams.values())
+    token = kept.read_text() if kept.exists() else ""
+    say(
+        "8/9",
+        f"sluice run -- a CI job that prints its secrets by mistake -> exit {job.returncode} "
+        f"({time.monotonic() - started:.1f}s); its output as it reached the terminal:",
+    )
+    for name, text in streams.items():
+        for line in text.splitlines():
+            if line.startswith(("debug:", "deploy")):  # the job's lines, not sluice's own log
+                say("", f"  {name} | {line}")
+    forms = {
+        "token": token,
+        "token in base64": base64.b64encode(f"ci:{token}".encode()).decode(),
+        "GitHub token": github,
+    }
+    raw = [name for name, value in forms.items() if value in seen]
+    status = bao.lookup_status(token) if token else 0
+    say(
+        "",
+        f"raw values in that output: {'LEAKED ' + ', '.join(raw) if raw else 'none'} "
+        f"(checked: {', '.join(forms)}); the job's token after exit -> {status}",
+    )
+    if job.returncode != 0 or not token or raw or status != 403:
+        raise RuntimeError(f"the redaction step failed (exit {job.returncode}):\n{seen[-2000:]}")
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sluice-demo-", dir="/tmp"))
     bao = DevServer()
@@ -101,7 +168,7 @@ def main() -> int:
     }
     try:
         bao.start()
-        say("1/8", f"OpenBao dev server started at {bao.addr} (pid {bao.pid})")
+        say("1/9", f"OpenBao dev server started at {bao.addr} (pid {bao.pid})")
 
         bao.kv_put("demo/db", {"username": "app", "password": "correct-horse-battery"})
         bao.kv_put("other/db", {"password": "not-for-the-demo-app"})
@@ -110,14 +177,14 @@ def main() -> int:
         broker_token.write_text(bao.provision_broker())
         broker_token.chmod(0o600)
         say(
-            "2/8",
+            "2/9",
             "OpenBao provisioned: KV secret/demo/db, policy sluice-demo-read, "
             "token role 'sluice', least-privilege broker token in a 0600 file",
         )
 
         issuer.start()
         kinds = ", ".join(f"{k.kid} {k.alg}" for k in issuer.keys)
-        say("3/8", f"OIDC issuer started at {issuer.url} (keys generated: {kinds})")
+        say("3/9", f"OIDC issuer started at {issuer.url} (keys generated: {kinds})")
 
         port = free_port()
         config = work / "broker.yaml"
@@ -134,12 +201,12 @@ def main() -> int:
         broker = spawn([*sluice_cmd(), "broker", "serve", "--config", str(config)], logs["broker"])
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: http_status(base + "/healthz") == 200, "the broker")
-        say("4/8", f"broker started at {base} (pid {broker.pid}, SQLite store sessions.db)")
+        say("4/9", f"broker started at {base} (pid {broker.pid}, SQLite store sessions.db)")
 
         identity = work / "identity.jwt"
         identity.write_text(issuer.mint(sub=SUBJECT))
         identity.chmod(0o600)
-        say("5/8", f"workload identity token minted: iss={issuer.url} sub={SUBJECT} aud=sluice")
+        say("5/9", f"workload identity token minted: iss={issuer.url} sub={SUBJECT} aud=sluice")
 
         sock = work / "run" / "sidecar.sock"
         sidecar = spawn(
@@ -161,14 +228,14 @@ def main() -> int:
         mode = oct(sock.stat().st_mode & 0o777)
         dir_mode = oct(sock.parent.stat().st_mode & 0o777)
         say(
-            "6/8",
+            "6/9",
             f"sidecar got session {answer['session_id']}; socket {sock} "
             f"(mode {mode[2:]}, dir {dir_mode[2:]})",
         )
 
         ttl = int(answer["expires_at"] - time.time())
         say(
-            "7/8",
+            "7/9",
             f"workload: GET /v1/token over the socket -> token {token[:2]}{mask(token[2:])} "
             f"({len(token)} chars), expires in ~{ttl}s (rule ttl {RULE_TTL_S}s)",
         )
@@ -182,9 +249,11 @@ def main() -> int:
         if status != 403:
             raise RuntimeError("the session token reached a path its rule does not allow")
 
+        redaction_step(base, issuer, work, bao)
+
         code = stop(sidecar)
         say(
-            "8/8",
+            "9/9",
             f"sidecar stopped with SIGTERM -> exit {code}; socket removed: {not sock.exists()}",
         )
         status = bao.lookup_status(token)

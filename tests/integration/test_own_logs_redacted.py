@@ -62,8 +62,12 @@ class Wrapped:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
         with self.log.open("wb") as sink:
             self.popen = subprocess.Popen(
-                [sys.executable, "-c", script], cwd=REPO, env=env,
-                stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+                [sys.executable, "-c", script],
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
             )
 
     def leak(self, values: dict[str, str]) -> str:
@@ -109,14 +113,23 @@ def test_broker_log_masks_its_own_formatless_openbao_token(
 ) -> None:
     """A broker token with no recognisable format (custom id) never reaches the broker's log."""
     token = secrets.token_urlsafe(24).replace("-", "x").replace("_", "y")
-    openbao.ok("POST", "auth/token/create", {
-        "id": token, "policies": ["sluice-broker"], "period": "1h", "no_default_policy": True,
-    })
+    openbao.ok(
+        "POST",
+        "auth/token/create",
+        {
+            "id": token,
+            "policies": ["sluice-broker"],
+            "period": "1h",
+            "no_default_policy": True,
+        },
+    )
     token_file = short_tmp / "broker-token"
     token_file.write_text(token)
     token_file.chmod(0o600)
     port = free_port()
-    config = write_broker_config(short_tmp / "broker.yaml", openbao, token_file, issuer, scope, port)
+    config = write_broker_config(
+        short_tmp / "broker.yaml", openbao, token_file, issuer, scope, port
+    )
     proc = Wrapped(short_tmp, "broker.cli", "broker", ["serve", "--config", str(config)])
     wrapped.append(proc)
     wait_until(lambda: f"listening on http://127.0.0.1:{port}" in proc.output(), "the broker")

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import zlib
@@ -17,7 +18,7 @@ import pytest
 
 from demo.issuer import Issuer
 from demo.openbao import DevServer
-from tests.conftest import REPO, SLUICE, Proc
+from tests.conftest import REPO, SLUICE, Proc, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SUB = "system:serviceaccount:demo:app"
@@ -87,8 +88,15 @@ def test_run_masks_the_session_token_in_every_form_and_revokes_it(
     out = short_tmp / "seen-token"
     script = LEAKY.format(repo=str(REPO), out=str(out))
     proc = sluice_proc(
-        "run", "--broker", base, "--identity-token-file", str(identity),
-        "--", sys.executable, "-c", script,
+        "run",
+        "--broker",
+        base,
+        "--identity-token-file",
+        str(identity),
+        "--",
+        sys.executable,
+        "-c",
+        script,
     )
     assert proc.popen.wait(60) == 5, proc.output()
     output = proc.output()
@@ -99,18 +107,26 @@ def test_run_masks_the_session_token_in_every_form_and_revokes_it(
     assert provider not in output
     assert identity.read_text() not in output
     assert "raw: [REDACTED:" in output
-    assert "basic: [REDACTED:known-value]" in output or "basic: Y2k6[REDACTED:known-value]" in output
+    assert (
+        "basic: [REDACTED:known-value]" in output or "basic: Y2k6[REDACTED:known-value]" in output
+    )
     assert "provider: [REDACTED:github-personal-access-token]" in output
     assert "done" in output  # the rest of the output got through
     assert openbao.lookup_status(token) == 403  # revoked at exit
 
 
-def _run(base: str, identity: Path, *flags_then_cmd: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    base: str, identity: Path, *flags_then_cmd: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[bytes]:
     """`sluice run` with its stdout and stderr captured separately."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
     return subprocess.run(
         [*SLUICE, "run", "--broker", base, "--identity-token-file", str(identity), *flags_then_cmd],
-        cwd=REPO, env={**clean, **env}, stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+        cwd=REPO,
+        env={**clean, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
         check=False,
     )
 
@@ -137,8 +153,17 @@ def test_block_mode_withholds_lines_keeps_streams_apart_and_exits_3(
     _, base = start_broker(broker_config)
     identity = identity_file(short_tmp, issuer)
     provider = github_token()
-    done = _run(base, identity, "--redact-mode", "block", "--", sys.executable, "-c", NUMBERED,
-                env={"PROVIDER_SECRET": provider})
+    done = _run(
+        base,
+        identity,
+        "--redact-mode",
+        "block",
+        "--",
+        sys.executable,
+        "-c",
+        NUMBERED,
+        env={"PROVIDER_SECRET": provider},
+    )
     stdout, stderr = done.stdout.decode(), done.stderr.decode()
     assert done.returncode == 3, stderr
     assert stdout.splitlines() == [f"line {i}" for i in range(1, 301)]
@@ -159,7 +184,9 @@ def test_report_mode_and_no_redact_pass_output_through(
     identity = identity_file(short_tmp, issuer)
     provider = github_token()
     cmd = ["--", sys.executable, "-c", "import os; print('key', os.environ['PROVIDER_SECRET'])"]
-    report = _run(base, identity, "--redact-mode", "report", *cmd, env={"PROVIDER_SECRET": provider})
+    report = _run(
+        base, identity, "--redact-mode", "report", *cmd, env={"PROVIDER_SECRET": provider}
+    )
     assert report.returncode == 0, report.stderr
     assert report.stdout.decode() == f"key {provider}\n"
     findings = [
@@ -176,3 +203,46 @@ def test_report_mode_and_no_redact_pass_output_through(
     plain = _run(base, identity, "--no-redact", *cmd, env={"PROVIDER_SECRET": provider})
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.decode() == f"key {provider}\n"
+
+
+TRAPS_TERM = """
+import os, signal, sys, time
+def stop(signum, frame):
+    print("got TERM; provider", os.environ["PROVIDER_SECRET"], flush=True)
+    sys.exit(9)
+signal.signal(signal.SIGTERM, stop)
+print("started", flush=True)
+time.sleep(30)
+"""
+
+
+def test_sigterm_reaches_the_command_and_its_last_words_are_redacted(
+    start_broker: Callable[[Path], tuple[Proc, str]],
+    sluice_proc: Callable[..., Proc],
+    broker_config: Path,
+    short_tmp: Path,
+    issuer: Issuer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM to `sluice run` is forwarded; what the command prints while stopping still goes
+    through the redactor, and its exit code is kept."""
+    _, base = start_broker(broker_config)
+    identity = identity_file(short_tmp, issuer)
+    provider = github_token()
+    monkeypatch.setenv("PROVIDER_SECRET", provider)
+    proc = sluice_proc(
+        "run",
+        "--broker",
+        base,
+        "--identity-token-file",
+        str(identity),
+        "--",
+        sys.executable,
+        "-c",
+        TRAPS_TERM,
+    )
+    wait_until(lambda: "started" in proc.output(), "the command to start")
+    assert proc.stop(signal.SIGTERM) == 9, proc.output()
+    output = proc.output()
+    assert "got TERM; provider [REDACTED:github-personal-access-token]" in output
+    assert provider not in output

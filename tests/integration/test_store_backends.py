@@ -188,3 +188,17 @@ async def test_postgres_store_refuses_a_wrong_password_without_echoing_it(
         await open_store(dsn)
     assert "canary" not in str(info.value) and "canary" not in repr(info.value)
     assert isinstance(info.value.__cause__, psycopg.Error)
+
+
+async def test_replicas_starting_together_migrate_once(postgres_db: str) -> None:
+    """Three replicas opening a fresh database at once: each version applied exactly once."""
+    stores = await asyncio.gather(*(open_store(postgres_db) for _ in range(3)))
+    try:
+        assert {await s.schema_version() for s in stores} == {LATEST}
+        assert len({await s.store_id() for s in stores}) == 1
+        with psycopg.connect(postgres_db) as conn:
+            versions = [v for (v,) in conn.execute("SELECT version FROM schema_migrations")]
+        assert sorted(versions) == list(range(1, LATEST + 1))
+    finally:
+        for s in stores:
+            await s.close()

@@ -36,8 +36,10 @@ def engine() -> Engine:
 class Captured:
     def __init__(self, tmp: Path) -> None:
         self.paths = (tmp / "out", tmp / "err")
-        self.fds = (os.open(self.paths[0], os.O_WRONLY | os.O_CREAT, 0o600),
-                    os.open(self.paths[1], os.O_WRONLY | os.O_CREAT, 0o600))
+        self.fds = (
+            os.open(self.paths[0], os.O_WRONLY | os.O_CREAT, 0o600),
+            os.open(self.paths[1], os.O_WRONLY | os.O_CREAT, 0o600),
+        )
 
     def close(self) -> tuple[str, str]:
         for fd in self.fds:
@@ -117,7 +119,9 @@ def test_a_line_is_forwarded_while_the_command_still_runs(engine: Engine, tmp_pa
         os.close(write_fd)
 
 
-def test_a_background_child_holding_the_pipe_does_not_hang_the_guard(engine: Engine, tmp_path: Path) -> None:
+def test_a_background_child_holding_the_pipe_does_not_hang_the_guard(
+    engine: Engine, tmp_path: Path
+) -> None:
     """After the command exits, a pipe kept open by its background child is given up once
     quiet; what was printed before still comes out."""
     code = (
@@ -140,10 +144,14 @@ def test_undecodable_bytes_pass_through_unchanged(engine: Engine, tmp_path: Path
         f"sys.stdout.buffer.write(b'caf\\xe9 \\xff\\xfe ok\\n' + b'v=' + {VALUE!r}.encode() + b'\\n')"
     )
     out, _, _, _ = run_guarded(engine, code, tmp_path)
-    assert out.encode("utf-8", "surrogateescape") == b"caf\xe9 \xff\xfe ok\nv=[REDACTED:known-value]\n"
+    assert (
+        out.encode("utf-8", "surrogateescape") == b"caf\xe9 \xff\xfe ok\nv=[REDACTED:known-value]\n"
+    )
 
 
-def test_block_mode_withholds_and_report_mode_names_findings_without_values(engine: Engine, tmp_path: Path) -> None:
+def test_block_mode_withholds_and_report_mode_names_findings_without_values(
+    engine: Engine, tmp_path: Path
+) -> None:
     """block: the secret's line is replaced and counted; report: passed through, and a JSON
     finding (stream, line, rule) goes to stderr without the value."""
     code = f"print('fine')\nprint('v', {VALUE!r})\nprint('fine again')"
@@ -181,20 +189,22 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 def test_tens_of_megabytes_of_output_do_not_grow_memory() -> None:
     """32 MB through the guard raise its peak RSS by far less than the output's size."""
     script = BIG.format(value=VALUE, mb=32)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60, check=True
+    )
     grown_mb = int(done.stdout)
     assert grown_mb < 16, f"peak RSS grew by {grown_mb} MB"
 
 
-@pytest.mark.parametrize(
-    ("returncode", "expected"), [(0, 0), (5, 5), (-15, 143), (-9, 137)]
-)
+@pytest.mark.parametrize(("returncode", "expected"), [(0, 0), (5, 5), (-15, 143), (-9, 137)])
 def test_exit_code_reports_signals_like_a_shell(returncode: int, expected: int) -> None:
     """A command killed by signal N makes `sluice run` exit 128 + N."""
     assert exit_code(returncode) == expected
 
 
-def test_values_too_short_to_mask_are_skipped_with_their_label(caplog: pytest.LogCaptureFixture) -> None:
+def test_values_too_short_to_mask_are_skipped_with_their_label(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A value like `admin` is not registered (it would mask ordinary text) and the warning
     names the value's label only."""
     engine = engine_with([("the short one", "admin"), ("a test value", VALUE)])

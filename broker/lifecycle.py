@@ -36,6 +36,7 @@ from broker.sessions import (
 )
 from broker.settings_sessions import SessionSettings
 from broker.store import SessionRecord
+from broker.vault import TokenRequest
 from broker.wire import Secret
 
 log = logging.getLogger(__name__)
@@ -131,20 +132,22 @@ async def _open(
             await backend.write_policy(policy_name, acl_hcl)
         asked = True
         issued = await backend.create_token(
-            policies=grant.policies + ((policy_name,) if policy_name else ()),
-            ttl_s=grant.ttl_s,
-            no_default_policy=grant.no_default_policy,
-            metadata={
-                "sluice_session": session_id,
-                "sluice_store": await store.store_id(),
-                "subject": identity.subject,
-                "issuer": identity.issuer,
-                "rule": grant.rule,
-            },
-            display_name=f"sluice-{grant.rule}",
-            max_ttl_s=grant.max_ttl_s,
-            renewable=grant.renewable,
-            num_uses=grant.num_uses,
+            TokenRequest(
+                policies=grant.policies + ((policy_name,) if policy_name else ()),
+                ttl_s=grant.ttl_s,
+                no_default_policy=grant.no_default_policy,
+                metadata={
+                    "sluice_session": session_id,
+                    "sluice_store": await store.store_id(),
+                    "subject": identity.subject,
+                    "issuer": identity.issuer,
+                    "rule": grant.rule,
+                },
+                display_name=f"sluice-{grant.rule}",
+                max_ttl_s=grant.max_ttl_s,
+                renewable=grant.renewable,
+                num_uses=grant.num_uses,
+            )
         )
         accessor = issued.accessor
         expires_at = now + issued.ttl_s

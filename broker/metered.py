@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from broker.metrics import BrokerMetrics
-from broker.vault import IssuedToken, VaultBackend
+from broker.vault import IssuedToken, TokenRequest, VaultBackend
 
 T = TypeVar("T")
 
@@ -28,25 +28,8 @@ class MeteredBackend:
         finally:
             self._metrics.vault_request(operation, time.perf_counter() - started)
 
-    async def create_token(
-        self,
-        policies: tuple[str, ...],
-        ttl_s: int,
-        no_default_policy: bool,
-        metadata: dict[str, str],
-        display_name: str,
-        *,
-        max_ttl_s: int | None = None,
-        renewable: bool = False,
-        num_uses: int = 0,
-    ) -> IssuedToken:
-        return await self._timed(
-            "create_token",
-            lambda: self.inner.create_token(
-                policies, ttl_s, no_default_policy, metadata, display_name,
-                max_ttl_s=max_ttl_s, renewable=renewable, num_uses=num_uses,
-            ),
-        )  # fmt: skip
+    async def create_token(self, request: TokenRequest) -> IssuedToken:
+        return await self._timed("create_token", lambda: self.inner.create_token(request))
 
     async def revoke_accessor(self, accessor: str) -> None:
         await self._timed("revoke_accessor", lambda: self.inner.revoke_accessor(accessor))

@@ -23,6 +23,20 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class TokenRequest:
+    """What a session token is created with (one value, so every backend layer agrees)."""
+
+    policies: tuple[str, ...]
+    ttl_s: int
+    metadata: dict[str, str]
+    display_name: str
+    no_default_policy: bool = True
+    max_ttl_s: int | None = None  # explicit_max_ttl; defaults to ttl_s
+    renewable: bool = False
+    num_uses: int = 0  # 0: unlimited
+
+
+@dataclass(frozen=True)
 class IssuedToken:
     token: Secret
     accessor: str
@@ -31,18 +45,7 @@ class IssuedToken:
 
 
 class VaultBackend(Protocol):
-    async def create_token(
-        self,
-        policies: tuple[str, ...],
-        ttl_s: int,
-        no_default_policy: bool,
-        metadata: dict[str, str],
-        display_name: str,
-        *,
-        max_ttl_s: int | None = None,
-        renewable: bool = False,
-        num_uses: int = 0,
-    ) -> IssuedToken: ...
+    async def create_token(self, request: TokenRequest) -> IssuedToken: ...
 
     async def revoke_accessor(self, accessor: str) -> None: ...
 
@@ -82,29 +85,19 @@ class OpenBaoBackend:
         self._role = token_role
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
-    async def create_token(
-        self,
-        policies: tuple[str, ...],
-        ttl_s: int,
-        no_default_policy: bool,
-        metadata: dict[str, str],
-        display_name: str,
-        *,
-        max_ttl_s: int | None = None,
-        renewable: bool = False,
-        num_uses: int = 0,
-    ) -> IssuedToken:
+    async def create_token(self, request: TokenRequest) -> IssuedToken:
         path = "auth/token/create" + (f"/{self._role}" if self._role else "")
+        ttl_s = request.ttl_s
         body = {
-            "policies": list(policies),
+            "policies": list(request.policies),
             "ttl": f"{ttl_s}s",
             # Caps the token at the rule's max_ttl (default: its ttl) even if renewed.
-            "explicit_max_ttl": f"{max_ttl_s or ttl_s}s",
-            "no_default_policy": no_default_policy,
-            "renewable": renewable,  # the token role must allow it too
-            "num_uses": num_uses,  # 0: unlimited
-            "meta": metadata,
-            "display_name": display_name,
+            "explicit_max_ttl": f"{request.max_ttl_s or ttl_s}s",
+            "no_default_policy": request.no_default_policy,
+            "renewable": request.renewable,  # the token role must allow it too
+            "num_uses": request.num_uses,  # 0: unlimited
+            "meta": request.metadata,
+            "display_name": request.display_name,
         }
         answer = await self._call("POST", path, body)
         auth = answer.get("auth") if isinstance(answer, dict) else None

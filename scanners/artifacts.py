@@ -8,8 +8,9 @@ and lines longer than the limit are reported as skipped, never fatal.
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from scanners.redactor import DEFAULT_MAX_LINE, Redactor
 
 SNIFF_BYTES = 8192
 CHUNK_SIZE = 1 << 20
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".ruff_cache"})
+SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
+)
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,27 @@ class ScanResult:
     files: int = 0
 
 
-def iter_files(paths: list[str]) -> Iterator[tuple[str, str | None]]:
-    """(path, problem) for every file under `paths`; directories are walked, VCS dirs skipped."""
+def excluded(path: str, patterns: Sequence[str]) -> bool:
+    """True when the path or any of its components matches one of the glob patterns."""
+    normal = os.path.normpath(path)
+    parts = normal.split(os.sep)
+    return any(fnmatch.fnmatch(normal, p) or any(fnmatch.fnmatch(c, p) for c in parts) for p in patterns)
+
+
+def iter_files(paths: list[str], exclude: Sequence[str] = ()) -> Iterator[tuple[str, str | None]]:
+    """(path, problem) for every file under `paths`; directories are walked, VCS dirs and
+    `exclude` globs skipped."""
     for root in paths:
         if os.path.isdir(root):
             for dirpath, dirnames, filenames in os.walk(root, onerror=None):
-                dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+                dirnames[:] = sorted(
+                    d for d in dirnames
+                    if d not in SKIPPED_DIRS and not excluded(os.path.join(dirpath, d), exclude)
+                )
                 for name in sorted(filenames):
                     full = os.path.join(dirpath, name)
+                    if excluded(full, exclude):
+                        continue
                     if os.path.islink(full) and not os.path.exists(full):
                         yield full, "broken symlink"
                     elif os.path.isfile(full):
@@ -88,9 +104,15 @@ def scan_file(engine: Engine, path: str, *, max_line_length: int = DEFAULT_MAX_L
     return result
 
 
-def scan_paths(engine: Engine, paths: list[str], *, max_line_length: int = DEFAULT_MAX_LINE) -> ScanResult:
+def scan_paths(
+    engine: Engine,
+    paths: list[str],
+    *,
+    max_line_length: int = DEFAULT_MAX_LINE,
+    exclude: Sequence[str] = (),
+) -> ScanResult:
     total = ScanResult()
-    for path, problem in iter_files(paths):
+    for path, problem in iter_files(paths, exclude):
         if problem is not None:
             total.skipped.append(Skipped(path, problem))
             continue

@@ -153,10 +153,13 @@ def redact(
               help="detect-secrets .secrets.baseline whose findings are suppressed.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here instead of stdout.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip paths (or path components) matching this glob, e.g. '.venv' (repeatable).")
 @common_options
 def scan(
     paths: tuple[str, ...], fmt: str, show_values: bool, baseline: Path | None,
-    output: Path | None, known_files: tuple[Path, ...], known_envs: tuple[str, ...],
+    output: Path | None, exclude: tuple[str, ...], known_files: tuple[Path, ...],
+    known_envs: tuple[str, ...],
     disabled: tuple[str, ...], max_line_length: int, backend: str,
 ) -> None:
     """Scan files and directories for secrets."""
@@ -169,7 +172,7 @@ def scan(
         suppress = Baseline.load(baseline) if baseline is not None else None
     except ScannerError as exc:
         _fail(exc)
-    result = scan_paths(engine, list(paths), max_line_length=max_line_length)
+    result = scan_paths(engine, list(paths), max_line_length=max_line_length, exclude=exclude)
     findings = suppress.filter(result.findings) if suppress else result.findings
     for skipped in result.skipped:
         where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path

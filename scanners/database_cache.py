@@ -11,6 +11,7 @@ values, but it lives in the user's private cache directory (0700) all the same.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -61,6 +62,24 @@ def load_or_build(entries: Entries, build: Callable[[Entries], Any]) -> Any:
     return db
 
 
+def load_or_compute_json(kind: str, material: Sequence[str], compute: Callable[[], Any]) -> Any:
+    """A JSON-able value derived from `material` (e.g. pattern widths), cached like databases."""
+    digest = hashlib.sha256(kind.encode())
+    for item in material:
+        digest.update(len(item).to_bytes(4, "big") + item.encode("utf-8", "surrogateescape"))
+    directory = cache_dir()
+    path = directory / f"{kind}-{digest.hexdigest()}.json" if directory else None
+    if path is not None:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    value = compute()
+    if path is not None:
+        _store(path, json.dumps(value).encode())
+    return value
+
+
 def _store(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -75,6 +94,7 @@ def _store(path: Path, data: bytes) -> None:
 
 def _prune(directory: Path) -> None:
     """Keep the most recent databases only: each rule or known-value change makes a new one."""
-    entries = sorted(directory.glob("hs-*.db"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in entries[KEEP:]:
-        stale.unlink(missing_ok=True)
+    for pattern in ("hs-*.db", "*.json"):
+        entries = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[KEEP:]:
+            stale.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from scanners import confirm
+from scanners import confirm, database_cache
 from scanners.findings import Span
 from scanners.known import KnownValues
 from scanners.prefilter import Hit, HyperscanPrefilter, KeywordPrefilter, hyperscan_available
@@ -30,7 +30,7 @@ UNBOUNDED_SECRET_CAP = 1024
 # A multi-line secret (a PEM block) is looked for this far around its candidate.
 MULTILINE_CAP = 16384
 KNOWN = -1
-# Windows remembered as confirming nothing (16-byte digests: about 1 MB at most).
+# Windows remembered as confirming nothing (16-byte digests in a dict: about 2 MB at most).
 CLEAN_CACHE_SIZE = 16384
 
 
@@ -82,7 +82,9 @@ class Engine:
         self.known = known if known is not None and len(known) else None
         self._generic = {r.id for r in self.rules if is_generic(r.id, r.tags)}
         self.multiline_rules = tuple(i for i, r in enumerate(self.rules) if r.multiline)
-        self._width = [pattern_width(r) for r in self.rules]
+        self._width: list[int | None] = database_cache.load_or_compute_json(
+            "widths", [r.pattern for r in self.rules], lambda: [pattern_width(r) for r in self.rules]
+        )
         widths = [max_width(r, w) for r, w in zip(self.rules, self._width)]
         self._multiline = frozenset(self.multiline_rules)
         self._right_exact = [right_exact(r.pattern) for r in self.rules]

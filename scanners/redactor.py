@@ -11,15 +11,19 @@ Invariants:
   context; longer lines are processed in windows that re-read the previous `overlap`
   characters, so a secret straddling a window edge is still caught. A multi-line
   block (a PEM key) is held until it completes or reaches the longest multi-line secret.
+- What is held back is the unfinished last line, nothing else: rules read context on both
+  sides of a secret (`password=` before it, a delimiter after it), so a line is only final
+  when it ends. The hold-back is capped by `max_line_length` (at least twice the longest
+  secret); a smaller limit trades window cuts for lower latency on newline-less output.
 - Complete lines are scanned in bulk: a chunk of clean lines costs one prefilter pass and no
   per-line Python work.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from scanners.confirm import compiled
 from scanners.engine import Engine
 from scanners.findings import Finding, SecretValue, Span
 
@@ -77,10 +81,8 @@ class Redactor:
         self.window = self.threshold - self.overlap
         self.block_limit = engine.max_multiline_secret
         self.bound = self.threshold + self.block_limit + self.overlap
-        self._blocks = [
-            re.compile(rule.pattern, re.DOTALL | (re.IGNORECASE if rule.ignore_case else 0))
-            for rule in (engine.rules[i] for i in engine.multiline_rules)
-        ]
+        # A block is complete once some multi-line rule's regex matches it (validation aside).
+        self._blocks = [compiled(engine.rules[i]) for i in engine.multiline_rules]
         self._has_blocks = bool(engine.block_keywords)
         self._pending = ""
         self._ctx = ""  # already-emitted left context of the current (long) line

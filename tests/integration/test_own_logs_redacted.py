@@ -22,7 +22,14 @@ import pytest
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from demo.workload import token_from_socket
-from tests.conftest import REPO, Scope, free_port, wait_until, write_broker_config
+from tests.conftest import (
+    REPO,
+    Scope,
+    broker_healthy,
+    free_port,
+    wait_until,
+    write_broker_config,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SUB = "system:serviceaccount:demo:app"
@@ -132,7 +139,8 @@ def test_broker_log_masks_its_own_formatless_openbao_token(
     )
     proc = Wrapped(short_tmp, "broker.cli", "broker", ["serve", "--config", str(config)])
     wrapped.append(proc)
-    wait_until(lambda: f"listening on http://127.0.0.1:{port}" in proc.output(), "the broker")
+    # Healthy, not just "listening": the signal handlers are in place once it serves.
+    wait_until(lambda: broker_healthy(f"http://127.0.0.1:{port}"), "the broker")
     values = {"a": token}
     output = proc.leak(values)
     assert proc.stop() == 0, output
@@ -167,8 +175,9 @@ def test_sidecar_and_run_logs_mask_the_session_token_and_accessor(
         args += ["--", sys.executable, "-c", wait]
     proc = Wrapped(short_tmp, "sidecar.cli", command, args)
     wrapped.append(proc)
-    wait_until(sock.exists, "the session socket")
-    values = _session_values(openbao, sock)
+    values: dict[str, str] = {}
+    # The socket file appears at bind, a moment before the server accepts: retry until it does.
+    wait_until(lambda: bool(values.update(_session_values(openbao, sock)) or values), "the socket")
     proc.leak(values)
     released.touch()
     code = proc.popen.wait(30) if command == "run" else proc.stop()  # run ends with its command

@@ -127,3 +127,11 @@ def test_pure_python_engine_reports_the_same(tree: tuple[Path, dict[str, str]]) 
         return sorted((r["file"], r["line"], r["start"], r["end"], r["rule"]) for r in rows)
 
     assert records("python") == records("hyperscan") != []
+
+
+def test_exclude_globs(tree: tuple[Path, dict[str, str]]) -> None:
+    """Excluded paths are not scanned (by file name or directory component)."""
+    root, _ = tree
+    result = scan("--format", "jsonl", "--exclude", "*.log", "--exclude", "src", "--exclude", "*.js",
+                  ".", cwd=root)
+    assert (result.returncode, result.stdout) == (0, "")

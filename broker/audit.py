@@ -88,24 +88,45 @@ def line_digest(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
+_CHECKED_KEYS: set[str] = set()  # field names already accepted (they come from code: a few)
+_CHECKED_KEYS_MAX = 1024
+
+
+def _check_key(key: str) -> None:
+    if key in _CHECKED_KEYS:
+        return
+    if key in RESERVED or not _KEY.fullmatch(key):
+        raise AuditFieldRefused(f"audit field name {key!r} is reserved or malformed")
+    if _FORBIDDEN_KEY.search(key):
+        raise AuditFieldRefused(f"audit field {key!r} looks like it holds a credential")
+    if len(_CHECKED_KEYS) < _CHECKED_KEYS_MAX:
+        _CHECKED_KEYS.add(key)
+
+
+def _token_shaped(value: str) -> bool:
+    # Both shapes contain a '.', and most values (ids, accessors, subjects, rules) have none:
+    # the test skips the regex for them (it ran for every field of every record, on the loop).
+    return "." in value and _TOKEN_SHAPED.search(value) is not None
+
+
 def check_fields(fields: Mapping[str, FieldValue]) -> dict[str, Any]:
     """Validate caller fields; return them as JSON-ready values."""
     clean: dict[str, Any] = {}
     for key, value in fields.items():
-        if key in RESERVED or not _KEY.fullmatch(key):
-            raise AuditFieldRefused(f"audit field name {key!r} is reserved or malformed")
-        if _FORBIDDEN_KEY.search(key):
-            raise AuditFieldRefused(f"audit field {key!r} looks like it holds a credential")
-        if isinstance(value, str | int | bool) or value is None:
-            items: Sequence[object] = [value]
+        _check_key(key)
+        if isinstance(value, str):
+            if _token_shaped(value):
+                raise AuditFieldRefused(f"audit field {key!r} holds a token-shaped value")
+            clean[key] = value
+        elif value is None or isinstance(value, int):  # bool is an int
             clean[key] = value
         elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
             items = list(value)
-            clean[key] = list(value)
+            if any(_token_shaped(v) for v in items):
+                raise AuditFieldRefused(f"audit field {key!r} holds a token-shaped value")
+            clean[key] = items
         else:
             raise AuditFieldRefused(f"audit field {key!r} must be a scalar or a list of strings")
-        if any(isinstance(v, str) and _TOKEN_SHAPED.search(v) for v in items):
-            raise AuditFieldRefused(f"audit field {key!r} holds a token-shaped value")
     return clean
 
 

@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeGuard
 
 import jwt
@@ -90,13 +91,18 @@ class ParsedToken:
     signing_input: bytes = field(repr=False)
     signature: bytes = field(repr=False)
 
-    def routing(self) -> Unverified:
+    @cached_property
+    def _routing(self) -> Unverified:
+        # Read once per token: the exchange routes on it and verify_parsed checks it again.
         iss, kid, alg = self.payload.get("iss"), self.header.get("kid"), self.header.get("alg")
         if not isinstance(iss, str) or not iss:
             raise errors.InvalidClaims("identity token has no issuer")
         if not isinstance(alg, str) or (kid is not None and not isinstance(kid, str)):
             raise errors.InvalidToken()
         return Unverified(issuer=iss, kid=kid, alg=alg)
+
+    def routing(self) -> Unverified:
+        return self._routing
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ The engine's first stage (a multi-pattern prefilter) only says which rules may m
 this module applies the rule exactly: its regex, the `secret` group, entropy, the rule's own
 validator and, unless the rule opts out, the placeholder/example filters. Rules tagged
 "generic" (key-name rules with no value format of their own) also pass the benign-value
-filters. The checks run cheapest first; none of them sees more than one candidate value.
+filters (those also tagged "password", whose key is an unmistakable password key, the
+password variant that keeps chosen passwords such as `Winter2023`). The checks run cheapest
+first; none of them sees more than one candidate value.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def secret_spans(
             continue
         if not rule.skip_filters and filters.is_placeholder(value):
             continue
-        if "generic" in rule.tags and filters.is_benign(value):
+        if "generic" in rule.tags and (
+            filters.is_benign_password(value) if "password" in rule.tags else filters.is_benign(value)
+        ):
             continue
         if rule.validate is not None and not rule.validate(value):
             continue

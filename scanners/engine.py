@@ -32,6 +32,9 @@ MULTILINE_CAP = 16384
 KNOWN = -1
 # Windows remembered as confirming nothing (16-byte digests in a dict: about 2 MB at most).
 CLEAN_CACHE_SIZE = 16384
+# Characters before a search window that its result may depend on: a match validator reads a
+# key name's leading part (up to 40 characters) and the character before it.
+CLEAN_CONTEXT = 48
 
 
 def pattern_width(rule: Rule) -> int | None:
@@ -230,13 +233,16 @@ class Engine:
 
     @staticmethod
     def _clean_key(rule_index: int, line: str, pos: int, endpos: int) -> bytes:
-        """What a search of line[pos:endpos] depends on: the rule, that text, the character
-        before it (word boundaries) and whether it starts the line. Hashed, so the cache holds
-        no log text."""
-        before = line[pos - 1 : endpos] if pos else "\0" + line[:endpos]
+        """What a search of line[pos:endpos] depends on: the rule, that text and the context
+        before it that rules read (word boundaries, `^`, a key name's leading part such as
+        `next_page_` that a match validator reads back). Hashed, so the cache holds no log
+        text."""
+        lo = max(pos - CLEAN_CONTEXT, 0)
         digest = hashlib.blake2b(digest_size=16)
         digest.update(rule_index.to_bytes(4, "big", signed=True))
-        digest.update(before.encode("utf-8", "surrogateescape"))
+        digest.update((pos - lo).to_bytes(4, "big"))
+        digest.update(b"^" if lo == 0 else b".")
+        digest.update(line[lo:endpos].encode("utf-8", "surrogateescape"))
         return digest.digest()
 
     def _remember_clean(self, key: bytes) -> None:

@@ -94,7 +94,13 @@ _PATH = re.compile(
 )
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^@\s]*", re.IGNORECASE)
 _NUMBERISH = re.compile(r"[0-9.:,_ +-]+|v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.]+)?")
-_DOTTED_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(?:[.:-][A-Za-z_$][A-Za-z0-9_$]*)*")
+# `$` only opens a segment (`$scope`, `$.data`): inside one (`Winter$55372`) it is what a
+# person types into a password, not part of a name.
+_DOTTED_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*(?:[.:-][A-Za-z_$][A-Za-z0-9_]*)*")
+# Structured identifiers that name a secret rather than hold one: AWS ARNs, URNs.
+_STRUCTURED_ID = re.compile(r"(?:arn|urn):[A-Za-z0-9._-]+:\S+", re.IGNORECASE)
+# Characters people add to a chosen password; `_ - . :` also join names, so they do not count.
+_PASSWORD_SYMBOL = re.compile(r"[!@#$%^&*+=?~|]")
 _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _CODE = re.compile(
@@ -165,8 +171,30 @@ def is_benign(value: str) -> bool:
         or _URL.fullmatch(value) is not None
         or is_code_name(value)
         or _NUMBERISH.fullmatch(value) is not None
+        or _STRUCTURED_ID.fullmatch(value) is not None
         or _CODE.search(value) is not None
     )
+
+
+def is_chosen_password(value: str) -> bool:
+    """Shaped like a password a person chose (`Winter2023`, `Falcon#4821`): letters and digits
+    and either both cases or a symbol, and no attribute path (`settings.Db2`)."""
+    if "." in value or not any(c.isdigit() for c in value):
+        return False
+    lower = any(c.islower() for c in value)
+    upper = any(c.isupper() for c in value)
+    return (lower or upper) and ((lower and upper) or _PASSWORD_SYMBOL.search(value) is not None)
+
+
+def is_benign_password(value: str) -> bool:
+    """`is_benign` for values under an unmistakable password key: there a name-shaped value
+    with digits and mixed case or a symbol is a chosen password, not an identifier."""
+    if is_chosen_password(value):
+        return (value.lower() in COMMON_WORDS or _NUMBERISH.fullmatch(value) is not None
+                or _CODE.search(value) is not None or _PATH.fullmatch(value) is not None
+                or _URL.fullmatch(value) is not None
+                or _STRUCTURED_ID.fullmatch(value) is not None)
+    return is_benign(value)
 
 
 # Words that, anywhere in a key name, say it holds something other than a secret.

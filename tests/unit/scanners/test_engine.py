@@ -112,3 +112,13 @@ def test_pathological_values_finish(backend: str) -> None:
     letters = "pLIixMEOLeMaEqJomTEIJEzOjoOjqWnRtYvBxKdLsPzXcVbNmQwErTyUiOpAsDfGhJk"
     text = "".join(f"{key}={letters}7\n{key}: '{letters[:40]}9'\n" for key in ("password", "token"))
     assert engine.find(text)  # high-entropy values after key names are secrets
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "python"])
+def test_clean_window_cache_keeps_key_name_context(backend: str) -> None:
+    """A window remembered as clean under a metadata key (`next_page_token`) does not hide the
+    same value under a real key whose name differs only before the match."""
+    engine = Engine(ALL_RULES, backend=backend)
+    value = "Qx7rT2mZk9LpW4vN8bYc"
+    assert engine.find(f"next_page_token: {value}\n") == []
+    assert [s.rule for s in engine.find(f"my_app_token: {value}\n")] == ["generic-secret-unquoted"]

@@ -42,6 +42,8 @@ def test_random_tokens_are_not_placeholders(value: str) -> None:
     "https://vault.internal:8200/v1/auth", "true", "None", "required", "password1",
     "my_kubernetes_secret", "settings.SECRET_KEY", "Ed25519PrivateKey", "_t.AuthType",
     "os.getenv(", "process.env.TOKEN", "12345", "1.2.3", "v2.15.0", "2026-11-24",
+    "$scope", "$.data.token", "arn:aws:secretsmanager:eu-west-1:482913576024:secret:db-Ab1",
+    "urn:ietf:params:oauth:token-type:jwt",
 ])
 def test_benign_values_recognised(value: str) -> None:
     """Digests, UUIDs, paths, URLs, words, code names and versions are benign for generic rules."""
@@ -52,6 +54,20 @@ def test_benign_values_recognised(value: str) -> None:
 def test_secrets_are_not_benign(value: str) -> None:
     """Random tokens and real-looking passwords are not mistaken for benign data."""
     assert not filters.is_benign(value)
+
+
+@pytest.mark.parametrize("value", ["Winter$55372Q", "Falcon#4821", "Winter2023", "Maple@2024x"])
+def test_chosen_passwords_kept_under_password_keys(value: str) -> None:
+    """Passwords people choose are not benign under a password key."""
+    assert filters.is_chosen_password(value)
+    assert not filters.is_benign_password(value)
+
+
+@pytest.mark.parametrize("value", ["PasswordPolicy", "secretName", "settings.DbPassword2",
+                                   "Password1", "DB_PASSWORD_2", "/run/secrets/Db2"])
+def test_names_stay_benign_under_password_keys(value: str) -> None:
+    """Names, attribute paths, common passwords and paths stay benign under a password key."""
+    assert filters.is_benign_password(value)
 
 
 def _rule(**options: object) -> Rule:

@@ -97,14 +97,20 @@ async def heartbeats(client: BrokerClient, session: SessionCreated) -> None:
         await asyncio.sleep(heartbeat_delay_s(window, failures))
 
 
-async def run(settings: SidecarSettings) -> int:
-    """The sidecar: serve until SIGTERM/SIGINT, then end the session. Exit 0 when all went well."""
+async def run(
+    settings: SidecarSettings, on_session: Callable[[SessionCreated], None] | None = None
+) -> int:
+    """The sidecar: serve until SIGTERM/SIGINT, then end the session. Exit 0 when all went well.
+
+    ``on_session`` sees the session as soon as it exists (the log filter learns its values)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    async def until_signal(_: SessionCreated) -> int:
+    async def until_signal(session: SessionCreated) -> int:
+        if on_session is not None:
+            on_session(session)
         await stop.wait()
         log.info("signal received, stopping")
         return 0

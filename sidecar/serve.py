@@ -1,36 +1,21 @@
-"""``sluice sidecar``'s main loop with the session's values registered in its own log filter.
-
-Mirrors `lifecycle.run` (serve until SIGTERM/SIGINT, then end the session), adding only that
-the token, accessor and identity token are learned by the redacting log filter as soon as
-the session exists, so the sidecar's log masks them even where they have no format.
+"""``sluice sidecar``'s main loop: `lifecycle.run` with the session's values registered in the
+sidecar's own log filter as soon as the session exists, so its log masks the token, accessor
+and identity token even where they have no recognisable format.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
-
 from broker.wire import SessionCreated
-from sidecar import logs
-from sidecar.lifecycle import read_identity_token, run_session
+from sidecar import lifecycle, logs
 from sidecar.run import session_values
 from sidecar.settings import SidecarSettings
-
-log = logging.getLogger("sidecar")
 
 
 async def serve(settings: SidecarSettings) -> int:
     """Serve until SIGTERM/SIGINT, then end the session. Exit 0 when all went well."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    identity = lifecycle.read_identity_token(settings)
 
-    async def until_signal(session: SessionCreated) -> int:
-        logs.learn(session_values(session, read_identity_token(settings)))
-        await stop.wait()
-        log.info("signal received, stopping")
-        return 0
+    def learn(session: SessionCreated) -> None:
+        logs.learn(session_values(session, identity))
 
-    return await run_session(settings, until_signal)
+    return await lifecycle.run(settings, on_session=learn)

@@ -228,13 +228,13 @@ def _refuse_constant(_: str) -> Any:
     raise ValueError("NaN and Infinity are not JSON")
 
 
+# One decoder for every token: json.loads with hooks builds a new JSONDecoder per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+
+
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_refuse_constant,
-        )
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise errors.InvalidToken() from exc
     if not isinstance(value, dict):

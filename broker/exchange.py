@@ -153,13 +153,11 @@ async def _open(
     grant: policy.Grant,
     acl_hcl: str | None,
 ) -> OpenedSession:
+    jti = None
     if verified.jti is not None and cfg.single_use_jti:
-        fresh = await app[STORE].record_jti(
-            verified.issuer, verified.jti, verified.expires_at + cfg.leeway_s, app[CLOCK]()
-        )
-        if not fresh:
-            raise errors.ReplayedToken()
-    return await open_session(app, identity=verified, grant=grant, acl_hcl=acl_hcl)
+        # Spent by open_session in the same store write as the session's intent row.
+        jti = (verified.issuer, verified.jti, verified.expires_at + cfg.leeway_s)
+    return await open_session(app, identity=verified, grant=grant, acl_hcl=acl_hcl, jti=jti)
 
 
 def _audit(app: web.Application, event: str, **fields: FieldValue) -> None:

@@ -88,7 +88,9 @@ class KeyCache:
 
     async def key_for(self, cfg: IssuerConfig, kid: str | None, alg: str | None = None) -> PyJWK:
         """The issuer's key named ``kid``, prepared for ``alg`` (default: the key's own)."""
-        entry = self._entries.setdefault(cfg.issuer, _Entry())
+        entry = self._entries.get(cfg.issuer)
+        if entry is None:  # not setdefault: that would build an _Entry (and a Lock) every call
+            entry = self._entries[cfg.issuer] = _Entry()
         if entry.attempted_at is not None and self._clock() >= entry.fresh_until:
             self._refresh_in_background(cfg, entry)
         key = self._prepared(entry, kid, alg)

@@ -87,12 +87,21 @@ def count_revocation(app: web.Application, cause: State | str) -> None:
 
 
 async def open_session(
-    app: web.Application, *, identity: VerifiedClaims, grant: Grant, acl_hcl: str | None
+    app: web.Application,
+    *,
+    identity: VerifiedClaims,
+    grant: Grant,
+    acl_hcl: str | None,
+    jti: tuple[str, str, float] | None = None,
 ) -> OpenedSession:
+    """Open a session; with ``jti`` (issuer, jti, remembered until) spend it first.
+
+    A ``jti`` already spent and still live raises ReplayedToken before anything is created.
+    """
     cfg = session_settings(app)
     try:
         async with asyncio.timeout(cfg.open_timeout_s):  # bounds how long a pending row is young
-            return await _open(app, identity, grant, acl_hcl, cfg)
+            return await _open(app, identity, grant, acl_hcl, cfg, jti)
     except TimeoutError as exc:
         log.warning("session open abandoned after %.0fs", cfg.open_timeout_s)
         raise errors.VaultUnavailable("opening the session took too long") from exc
@@ -104,12 +113,15 @@ async def _open(
     grant: Grant,
     acl_hcl: str | None,
     cfg: SessionSettings,
+    jti: tuple[str, str, float] | None,
 ) -> OpenedSession:
     store, backend, now = app[STORE], app[BACKEND], app[CLOCK]()
     session_id = new_session_id()
     policy_name = acl.policy_name(session_id) if acl_hcl else None
     expires_at = now + grant.ttl_s
-    await store.insert(
+    # The replay-cache entry and the intent row go in together (one write on SQLite); the row
+    # is durable before OpenBao is asked for anything.
+    fresh = await store.insert_pending(
         SessionRecord(
             id=session_id,
             state=State.PENDING,
@@ -123,8 +135,12 @@ async def _open(
             expires_at=expires_at,
             acl_policy=policy_name,
             deadline_at=heartbeat_deadline(now, expires_at, cfg.heartbeat_window_s),
-        )
+        ),
+        jti,
+        now,
     )
+    if not fresh:
+        raise errors.ReplayedToken()
     accessor: str | None = None
     asked = False
     try:

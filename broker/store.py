@@ -50,6 +50,13 @@ class SessionStore(Protocol):
 
     async def insert(self, record: SessionRecord) -> None: ...
 
+    async def insert_pending(
+        self,
+        record: SessionRecord,
+        jti: tuple[str, str, float] | None = None,
+        now: float | None = None,
+    ) -> bool: ...
+
     async def get(self, session_id: str) -> SessionRecord | None: ...
 
     async def activate(

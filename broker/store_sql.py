@@ -19,8 +19,17 @@ from broker.store import SessionRecord
 from broker.store_schema import SESSION_COLUMNS
 
 JTI_PURGE_EVERY = 256  # replay-cache records between purges of expired entries
+JtiSpend = tuple[str, str, float]  # (issuer, jti, remembered until)
+# A live (issuer, jti) is left alone (rowcount 0: a replay); an expired one is taken over in
+# place (rowcount 1), so a token id whose row awaits the purge is not refused by mistake.
+JTI_UPSERT = (
+    "INSERT INTO replay_jti (issuer, jti, expires_at) VALUES (?,?,?)"
+    " ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at"
+    " WHERE replay_jti.expires_at <= ?"
+)
+JTI_PURGE = "DELETE FROM replay_jti WHERE expires_at <= ?"
 _SELECT = f"SELECT {SESSION_COLUMNS} FROM sessions"
-_INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def record_of(row: Sequence[Any]) -> SessionRecord:
@@ -45,6 +54,28 @@ def record_of(row: Sequence[Any]) -> SessionRecord:
     )
 
 
+def insert_params(record: SessionRecord) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.state.value,
+        record.issuer,
+        record.subject,
+        record.rule,
+        json.dumps(list(record.policies)),
+        record.accessor,
+        record.token_sha256,
+        record.created_at,
+        record.expires_at,
+        record.ended_at,
+        record.acl_policy,
+        record.end_cause.value if record.end_cause else None,
+        record.deadline_at,
+        record.heartbeat_at,
+        record.attempts,
+        record.next_attempt_at,
+    )
+
+
 class SqlStore:
     dialect = "sql"
     _lock_rows = ""
@@ -57,28 +88,16 @@ class SqlStore:
 
     # --- writes ---------------------------------------------------------------------------
     async def insert(self, record: SessionRecord) -> None:
-        await self._execute(
-            _INSERT,
-            (
-                record.id,
-                record.state.value,
-                record.issuer,
-                record.subject,
-                record.rule,
-                json.dumps(list(record.policies)),
-                record.accessor,
-                record.token_sha256,
-                record.created_at,
-                record.expires_at,
-                record.ended_at,
-                record.acl_policy,
-                record.end_cause.value if record.end_cause else None,
-                record.deadline_at,
-                record.heartbeat_at,
-                record.attempts,
-                record.next_attempt_at,
-            ),
-        )
+        await self._execute(INSERT, insert_params(record))
+
+    async def insert_pending(
+        self, record: SessionRecord, jti: JtiSpend | None = None, now: float | None = None
+    ) -> bool:
+        """Spend ``jti`` (if any) and insert the intent row; False, and no row, on a replay."""
+        if jti is not None and not await self.record_jti(*jti, now=now):
+            return False
+        await self.insert(record)
+        return True
 
     async def activate(
         self,
@@ -239,23 +258,20 @@ class SqlStore:
     ) -> bool:
         """Remember an identity token's ``jti`` until it expires; False if seen and live."""
         now = time.time() if now is None else now
-        # An expired row for the same jti is taken over in place, so correctness never waits
-        # for a purge; the purge of expired rows runs once per JTI_PURGE_EVERY records instead
-        # of a DELETE on every exchange (it was a quarter of the store's statements).
-        written = await self._execute(
-            "INSERT INTO replay_jti (issuer, jti, expires_at) VALUES (?,?,?)"
-            " ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at"
-            " WHERE replay_jti.expires_at <= ?",
-            (issuer, jti, expires_at, now),
-        )
-        self._jti_records = getattr(self, "_jti_records", 0) + 1
-        if self._jti_records % JTI_PURGE_EVERY == 1:
+        if self._jti_purge_due():
             await self.purge_jti(now)
-        return written == 1
+        return await self._execute(JTI_UPSERT, (issuer, jti, expires_at, now)) == 1
 
     async def purge_jti(self, now: float) -> int:
         """Forget identity-token ids whose tokens have expired (they can no longer replay)."""
-        return await self._execute("DELETE FROM replay_jti WHERE expires_at <= ?", (now,))
+        return await self._execute(JTI_PURGE, (now,))
+
+    def _jti_purge_due(self) -> bool:
+        # Once per JTI_PURGE_EVERY records (the first one included), not a DELETE on every
+        # exchange: the upsert already takes over an expired row, so the purge only bounds
+        # the table's size.
+        self._jti_records = getattr(self, "_jti_records", 0) + 1
+        return self._jti_records % JTI_PURGE_EVERY == 1
 
     async def store_id(self) -> str:
         """This store's random id, created on first call (any replica; first writer wins)."""

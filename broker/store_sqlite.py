@@ -2,7 +2,8 @@
 
 Invariants: blocking sqlite3 calls run in a worker thread behind one lock, never on the event
 loop; each statement is its own transaction (autocommit), so every compare-and-set and claim
-is atomic; migrations run at open, each in one transaction.
+is atomic, except an exchange's replay-cache entry and intent row, written in one transaction;
+migrations run at open, each in one transaction.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from broker.store import SessionRecord
 from broker.store_schema import MIGRATIONS, MIGRATIONS_TABLE, STORE_INFO_TABLE
-from broker.store_sql import SqlStore
+from broker.store_sql import INSERT, JTI_PURGE, JTI_UPSERT, JtiSpend, SqlStore, insert_params
 
 T = TypeVar("T")
 
@@ -95,6 +97,36 @@ class SqliteStore(SqlStore):
                 except Exception as exc:  # noqa: BLE001 - re-raised in that call's awaiter
                     outcomes.append((False, exc))
         return outcomes
+
+    async def insert_pending(
+        self, record: SessionRecord, jti: JtiSpend | None = None, now: float | None = None
+    ) -> bool:
+        """Spend ``jti`` and insert the intent row in one thread hop and one transaction.
+
+        Committed (durable as any statement here) before this returns, so before OpenBao is
+        asked; a replay commits nothing but a due purge and returns False.
+        """
+        now = time.time() if now is None else now
+        params = insert_params(record)
+        purge = jti is not None and self._jti_purge_due()
+
+        def write() -> bool:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                if purge:
+                    db.execute(JTI_PURGE, (now,))
+                fresh = jti is None or db.execute(JTI_UPSERT, (*jti, now)).rowcount == 1
+                if fresh:
+                    db.execute(INSERT, params)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return fresh
+
+        return await self._run(write)
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._run(lambda: self._db.execute(sql, tuple(params)).fetchall())

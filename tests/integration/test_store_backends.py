@@ -154,6 +154,20 @@ async def test_replay_cache(store: SessionStore) -> None:
     assert await store.record_jti("https://iss", "j1", NOW + 200, now=NOW + 61)
 
 
+async def test_intent_row_and_jti_are_written_together(store: SessionStore) -> None:
+    """A replayed jti adds no intent row; an expired one's id can open a session again."""
+    jti = ("https://iss", "j1", NOW + 60)
+    assert await store.insert_pending(rec("ses_j1", State.PENDING), jti, NOW)
+    assert not await store.insert_pending(rec("ses_j2", State.PENDING), jti, NOW + 1)
+    assert await store.insert_pending(
+        rec("ses_j3", State.PENDING), ("https://iss", "j1", NOW + 200), NOW + 61
+    )
+    assert await store.insert_pending(rec("ses_j4", State.PENDING))  # no jti: just the row
+    got = await store.states_of(["ses_j1", "ses_j2", "ses_j3", "ses_j4"])
+    assert sorted(got) == ["ses_j1", "ses_j3", "ses_j4"]
+    assert got["ses_j1"].state is State.PENDING
+
+
 async def test_skeleton_sqlite_database_is_upgraded(tmp_path: Path) -> None:
     """A database written before migrations existed keeps its rows and gains the new schema."""
     import sqlite3

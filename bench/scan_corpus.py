@@ -261,6 +261,13 @@ class Gen:
             lambda: f'"api_key_id":{r.randrange(10**6)}',
             lambda: '"client_secret":"<client-secret>"',
             lambda: f'"secret_version":"projects/acme/secrets/db/versions/{r.randrange(50)}"',
+            # structured names and templates that hold a secret word (appended: the indexes
+            # above stay valid)
+            lambda: f'"vault_path":"secret/data/prod/db-Creds{r.randrange(10)}"',
+            lambda: (f'"secret_arn":"arn:aws:secretsmanager:eu-west-1:{r.randrange(10**11, 10**12)}'
+                     f':secret:api/Token-{self.s(ALNUM, 6)}"'),
+            lambda: f'"lock":"urn:acme:secret:rotation-Job{r.randrange(100)}"',
+            lambda: '"dsn_template":"postgresql://{user}:{password}@{host}/app"',
         ]
         if keyworded is not None:
             options = [o for i, o in enumerate(options) if (i in neutral) != keyworded]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from functools import cache
 
 from scanners import filters
@@ -36,12 +37,19 @@ def shannon_entropy(text: str) -> float:
 
 
 def secret_spans(
-    rule: Rule, text: str, pos: int = 0, endpos: int | None = None
+    rule: Rule,
+    text: str,
+    pos: int = 0,
+    endpos: int | None = None,
+    *,
+    exclude: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int]]:
     """Spans (start, end exclusive) of the secrets `rule` confirms in `text`.
 
     `pos`/`endpos` bound the search as in `re.Pattern.finditer` (the engine passes the region
-    its prefilter located); the text before `pos` still counts as context for `\\b` and `^`."""
+    its prefilter located); the text before `pos` still counts as context for `\\b` and `^`.
+    Candidates overlapping a span in `exclude` (already found by a more specific rule) are
+    dropped before the filters run."""
     spans: list[tuple[int, int]] = []
     stop = len(text) if endpos is None else endpos
     for match in compiled(rule).finditer(text, pos, stop):
@@ -51,6 +59,8 @@ def secret_spans(
             start, end = match.span()
         value = text[start:end]
         if not value:
+            continue
+        if exclude and any(s < end and start < e for s, e in exclude):
             continue
         if rule.min_entropy and shannon_entropy(value) < rule.min_entropy:
             continue

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +82,8 @@ def load_or_compute_json(kind: str, material: Sequence[str], compute: Callable[[
 def _store(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        import tempfile  # only on a cache miss: keeps `sluice redact` start-up short
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

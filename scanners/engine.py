@@ -84,6 +84,9 @@ class Engine:
         self.rules = tuple(rules)
         self.known = known if known is not None and len(known) else None
         self._generic = {r.id for r in self.rules if is_generic(r.id, r.tags)}
+        self._generic_index = frozenset(
+            i for i, r in enumerate(self.rules) if is_generic(r.id, r.tags)
+        )
         self.multiline_rules = tuple(i for i, r in enumerate(self.rules) if r.multiline)
         self._width: list[int | None] = database_cache.load_or_compute_json(
             "widths", [r.pattern for r in self.rules], lambda: [pattern_width(r) for r in self.rules]
@@ -182,7 +185,13 @@ class Engine:
                 window[3] = -1 if last_end < 0 or window[3] < 0 else max(last_end, window[3])
         spans: set[Span] = set()
         refined = self._refine(text, windows)
-        for (start, rule_index), (end, first, first_end, last_end) in windows.items():
+        # Specific rules first: a generic candidate on a secret they already found would be
+        # dropped by `_resolve`, so confirm skips its filters (costly on long values).
+        generic = self._generic_index
+        found_on: dict[int, list[tuple[int, int]]] = {}  # line start -> specific spans in it
+        for (start, rule_index), (end, first, first_end, last_end) in sorted(
+            windows.items(), key=lambda item: item[0][1] in generic
+        ):
             line = text[start:end]
             if (start, rule_index) in refined:
                 exact = refined[(start, rule_index)]
@@ -191,18 +200,23 @@ class Engine:
                 first, first_end, last_end = (p + start for p in exact)
             if rule_index == KNOWN:
                 assert self.known is not None
-                spans.update(Span(start + s.start, start + s.end, s.rule) for s in self.known.spans(line))
+                for hit in self.known.spans(line):
+                    spans.add(Span(start + hit.start, start + hit.end, hit.rule))
+                    found_on.setdefault(start, []).append((hit.start, hit.end))
                 continue
             rule = self.rules[rule_index]
             pos, endpos = self._bounds(rule_index, start, len(line), first, first_end, last_end)
             key = self._clean_key(rule_index, line, pos, endpos)
             if key in self._clean:
                 continue
-            confirmed = confirm.secret_spans(rule, line, pos, endpos)
-            if not confirmed:
+            taken = found_on.get(start, ()) if rule_index in generic else ()
+            confirmed = confirm.secret_spans(rule, line, pos, endpos, exclude=taken)
+            if not confirmed and not taken:
                 self._remember_clean(key)
             for s, e in confirmed:
                 spans.add(Span(start + s, start + e, rule.id))
+                if rule_index not in generic:
+                    found_on.setdefault(start, []).append((s, e))
         if regions:
             spans.update(self._confirm_regions(text, regions))
         return self._resolve(spans)

@@ -45,6 +45,10 @@ DOCUMENTED_EXAMPLES: frozenset[str] = frozenset(
 
 _TEMPLATE = re.compile(
     r"\$\{|\{\{|\}\}|\$\(|%\(|#\{|\{%|<%|^\$[A-Za-z_]|^%[A-Za-z_]+%$|^<[^<>]*>$|^\[[^\[\]]*\]$"
+    # str.format / f-string fields (`{password}`, `{self.token!r}`) and a placeholder inside a
+    # value (`shppa_<private-app-password>`): nobody writes a real secret like that.
+    r"|^\{[A-Za-z_][A-Za-z0-9_.]*(?:\[[^\[\]{}]*\])?(?:![rsa])?(?::[^{}]*)?\}$"
+    r"|<[A-Za-z][A-Za-z0-9_ -]{2,}>"
 )
 _MARKERS = re.compile(
     r"example|placeholder|change[_-]?me|changeit|your[_-]?(?:own|api|access|secret|token|key"
@@ -68,6 +72,28 @@ def _longest_step_run(value: str) -> int:
     return best
 
 
+_NEXT = bytes(range(1, 256)) + b"\0"  # each byte -> the byte one above it
+_STEP_RUN = b"\0" * 5  # five equal neighbour pairs: six characters in steps of one
+
+
+def has_step_run(value: str) -> bool:
+    """A run of six characters going up (or down) by one (`abcdef`, `987654`): what
+    `_longest_step_run(value) >= 6` says, computed without a Python loop for ASCII values (a
+    placeholder check runs on every candidate)."""
+    if not value.isascii():
+        return _longest_step_run(value) >= 6
+    if len(value) < 6:
+        return False
+    data = value.encode("ascii")
+    n = len(data) - 1
+    head, tail = int.from_bytes(data[:-1], "big"), int.from_bytes(data[1:], "big")
+    # A zero byte in the XOR marks a neighbour pair whose second byte is one above (below) the
+    # first; ASCII never wraps at 255.
+    up = int.from_bytes(data[:-1].translate(_NEXT), "big") ^ tail
+    down = head ^ int.from_bytes(data[1:].translate(_NEXT), "big")
+    return _STEP_RUN in up.to_bytes(n, "big") or _STEP_RUN in down.to_bytes(n, "big")
+
+
 def is_documented_example(value: str) -> bool:
     return value in DOCUMENTED_EXAMPLES or any(ex in value for ex in DOCUMENTED_EXAMPLES)
 
@@ -78,7 +104,7 @@ def is_placeholder(value: str) -> bool:
         return True
     if "EXAMPLE" in value:
         return True
-    if _REPEAT.search(value) or _longest_step_run(value) >= 6:
+    if _REPEAT.search(value) or has_step_run(value):
         return True
     return len(value) >= 8 and len(set(value)) <= 3
 
@@ -101,8 +127,16 @@ _DOTTED_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*(?:[.:-][A-Za-z_$][A-Za-z0-9_
 _STRUCTURED_ID = re.compile(r"(?:arn|urn):[A-Za-z0-9._-]+:\S+", re.IGNORECASE)
 # Characters people add to a chosen password; `_ - . :` also join names, so they do not count.
 _PASSWORD_SYMBOL = re.compile(r"[!@#$%^&*+=?~|]")
+_TITLE_KEBAB = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)+")
 _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+# Code and references; `_CODE_REF` without the leading sigils (`!important`, `&anchor`,
+# `*alias`), which people also put at the start of a chosen password (`!cw4Tb...`).
+_CODE_REF = re.compile(
+    r"[()\[\]{}]|\b(?:os\.environ|getenv|process\.env|ENV\[|secrets\.)"
+    r"|^(?:self|this|cls|os|settings|config|conf|cfg|env|request|req|process|params|args|opts"
+    r"|options|ctx|context|app|vars|values|props|data|form|creds|credentials)\.[A-Za-z_]"
+)
 _CODE = re.compile(
     r"[()\[\]{}]|^[@&*!]|\b(?:os\.environ|getenv|process\.env|ENV\[|secrets\.)"
     r"|^(?:self|this|cls|os|settings|config|conf|cfg|env|request|req|process|params|args|opts"
@@ -149,14 +183,17 @@ def is_code_name(value: str) -> bool:
     # `hunter2-Xq9` does not.
     if "." not in value and ("-" in value or "_" in value.strip("_")):
         letters_only = "".join(c for c in value if c.isalpha())
-        if not (letters_only.islower() or letters_only.isupper()):
+        if not (letters_only.islower() or letters_only.isupper()
+                or _TITLE_KEBAB.fullmatch(value) is not None):  # `Access-Control-Allow-Origin`
             return False
     if sum(map(len, parts)) / len(parts) < floor:
         return False
     # Words have vowels (about 40% of letters in English names, 23% in random letters, for
-    # which the part-length floor does most of the work); allow one acronym (`MLKEM`).
-    voweless = [p for p in parts if len(p) >= 3 and p.isalpha() and not _VOWEL.search(p)]
-    letters = "".join(p for p in parts if p.isalpha() and p not in voweless)
+    # which the part-length floor does most of the work); allow one abbreviation (`Mgr`) and
+    # any number of all-caps acronyms (`HTTPPasswordMgr`, `MLKEM`).
+    voweless = [p for p in parts
+                if len(p) >= 3 and p.isalpha() and not _VOWEL.search(p) and not p.isupper()]
+    letters = "".join(p for p in parts if p.isalpha() and p not in voweless and not p.isupper())
     return len(voweless) <= 1 and len(_VOWEL.findall(letters)) >= 0.2 * len(letters)
 
 
@@ -169,7 +206,8 @@ def is_benign(value: str) -> bool:
         or is_hex_digest(value)
         or _PATH.fullmatch(value) is not None
         or _URL.fullmatch(value) is not None
-        or is_code_name(value)
+        # A literal that only opens a concatenation (`"allowed-" + token_hex(4)`) is a name.
+        or is_code_name(value.rstrip("-_:/."))
         or _NUMBERISH.fullmatch(value) is not None
         or _STRUCTURED_ID.fullmatch(value) is not None
         or _CODE.search(value) is not None
@@ -191,7 +229,7 @@ def is_benign_password(value: str) -> bool:
     with digits and mixed case or a symbol is a chosen password, not an identifier."""
     if is_chosen_password(value):
         return (value.lower() in COMMON_WORDS or _NUMBERISH.fullmatch(value) is not None
-                or _CODE.search(value) is not None or _PATH.fullmatch(value) is not None
+                or _CODE_REF.search(value) is not None or _PATH.fullmatch(value) is not None
                 or _URL.fullmatch(value) is not None
                 or _STRUCTURED_ID.fullmatch(value) is not None)
     return is_benign(value)
@@ -205,7 +243,7 @@ _METADATA_PARTS = frozenset(
         "max", "policy", "num", "total", "prompt", "completion", "public", "publishable", "pub",
         "type", "kind", "label", "field", "name", "file", "path", "placeholder", "expire",
         "expires", "expiry", "usage", "count", "limit", "url", "uri", "endpoint", "header", "regex",
-        "pattern", "hint", "validation", "strength",
+        "pattern", "hint", "validation", "strength", "idempotency", "starting", "change",
     ]
 )
 # The same, for run-together names (`csrftoken`, `nextpagetoken`); only words that cannot

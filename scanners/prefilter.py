@@ -63,6 +63,50 @@ def relaxed(expression: bytes) -> bytes:
     return _BOUNDED.sub(opened, expression)
 
 
+def _group_end(pattern: str, open_at: int) -> int:
+    """Index just past the parenthesis closing the group that opens at `open_at`, or -1."""
+    depth, i, in_class = 0, open_at, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":  # `[]...]`: a literal ] first
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+_TAIL_REPEAT = re.compile(r"(?<!\\)\{(\d+),\d*\}\)$")
+
+
+def prefix_pattern(pattern: str) -> str | None:
+    """The pattern cut right after the shortest value its `secret` group can hold (a group
+    ending `X{m,n}` becomes `X{m}`, and what follows the group is dropped), or None when the
+    group does not end in such a repeat. Every match of the pattern begins with a match of
+    the prefix, so the prefix flags the same lines; a value of n characters then costs one
+    hyperscan callback instead of one per possible end."""
+    at = pattern.find("(?P<secret>")
+    if at == -1:
+        return None
+    end = _group_end(pattern, at)
+    if end == -1:
+        return None
+    group = pattern[at:end]
+    cut = _TAIL_REPEAT.sub(lambda m: "{" + m.group(1) + "})", group)
+    return None if cut == group else pattern[:at] + cut
+
+
 def wants_start(rule: Rule) -> bool:
     """Rules whose Python pattern is slow to search (a variable-length key-name prefix) get
     start-of-match reporting, so confirmation starts exactly where the match does."""
@@ -120,6 +164,7 @@ class HyperscanPrefilter:
         main: list[tuple[bytes, int, int]] = []  # (expression, id, flags)
         generic: list[tuple[bytes, int, int]] = []  # kept last: stable ids, one database
         starts: list[tuple[bytes, int, int]] = []
+        prefixes: dict[int, bytes] = {}
         for index, rule in enumerate(rules):
             flag = base
             if rule.ignore_case:
@@ -130,8 +175,18 @@ class HyperscanPrefilter:
             if wants_start(rule):
                 generic.append((expr, index, flag))
                 starts.append((expr, index, flag | _hs.HS_FLAG_SOM_LEFTMOST))
+                prefix = prefix_pattern(rule.pattern)
+                if prefix is not None:
+                    prefixes[index] = relaxed(hyperscan_expression(prefix))
             else:
                 main.append((expr, index, flag))
+        # The start-reporting pass gives exact bounds on the lines the main pass flags, so the
+        # main pass needs only the prefix of those rules (their ends are then not match ends).
+        self._starts = _Database(starts)
+        self.with_start = {i for _, i, _ in starts} - set(self._starts.rejected)
+        self._prefix_only = frozenset(i for i in prefixes if i in self.with_start)
+        generic = [(prefixes[i], i, f) if i in self._prefix_only else (e, i, f)
+                   for e, i, f in generic]
         # Anchors share one id: a hit only says "look for known values on this line".
         self._known_raw = known_id & 0xFFFFFFFF
         self._known_id = known_id
@@ -144,8 +199,6 @@ class HyperscanPrefilter:
         databases = (_Database(main + generic), _Database(known, cache=False))
         self._scanned = [d for d in databases if d.db is not None]
         self.rejected = sorted({i for d in databases for i in d.rejected} - {self._known_raw})
-        self._starts = _Database(starts)
-        self.with_start = {i for _, i, _ in starts} - set(self._starts.rejected)
         self._triggers: _Database | None = None
 
     def set_triggers(self, keywords: Sequence[str]) -> None:
@@ -220,8 +273,13 @@ class HyperscanPrefilter:
         for database in self._scanned:
             current.clear()
             database.db.scan(data, match_event_handler=on_match)
-        known_raw, known_id = self._known_raw, self._known_id
-        hits = [(known_id if h[0] == known_raw else h[0], h[1], h[2], h[3], h[4]) for h in found]
+        known_raw, known_id, prefix_only = self._known_raw, self._known_id, self._prefix_only
+        hits = [
+            (known_id, h[1], h[2], h[3], h[4]) if h[0] == known_raw
+            else (h[0], h[1], -1, -1, -1) if h[0] in prefix_only
+            else (h[0], h[1], h[2], h[3], h[4])
+            for h in found
+        ]
         if ascii_text:
             return hits
         return _bytes_to_chars(data, hits)

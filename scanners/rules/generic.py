@@ -38,10 +38,12 @@ _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,40}$")
 
 def _secret_key_name(match: re.Match[str]) -> bool:
     """The whole key name (the pattern matches from the secret word on; a leading part such as
-    `next_page_` is read back from the text) names a secret, not metadata about one."""
-    before = _KEY_PREFIX.search(match.string, max(0, match.start() - 40), match.start())
-    key = (before.group(0) if before else "") + match.group("key")
-    return not filters.is_metadata_key(key)
+    `next_page_` is read back from the text) names a secret, not metadata about one, and is
+    not the last part of a type path (`AWS::SecretsManager::Secret`, `crypto::SigningKey`)."""
+    start = _key_start(match)
+    if match.string[max(start - 2, 0) : start] == "::":
+        return False
+    return not filters.is_metadata_key(match.string[start : match.end("key")])
 
 
 def _key_start(match: re.Match[str]) -> int:

@@ -22,13 +22,14 @@ RANDOM_TOKENS = [synth(cs, n, f"tok{n}{i}") for i, (cs, n) in
     "aaaaaaaaaaaa", "000000000000", "1234567890", "abcdefghij", "abababababab", "qwerty123",
     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "dummy-secret",
     "fake_token_for_tests", "not-a-real-key", "AKIA1234EXAMPLE5678",
+    "{password}", "{self.token!r}", "{creds[db]}", "shppa_<private-app-password>",
 ])
 def test_placeholders_recognised(value: str) -> None:
     """Template variables, instructions, masks and documented examples are placeholders."""
     assert filters.is_placeholder(value)
 
 
-@pytest.mark.parametrize("value", RANDOM_TOKENS)
+@pytest.mark.parametrize("value", RANDOM_TOKENS + ["{Xq9rT2mZk9Lp}x", "a<b>c9Qz"])
 def test_random_tokens_are_not_placeholders(value: str) -> None:
     """Random tokens of the usual alphabets and lengths pass the placeholder filter."""
     assert not filters.is_placeholder(value)
@@ -42,7 +43,7 @@ def test_random_tokens_are_not_placeholders(value: str) -> None:
     "https://vault.internal:8200/v1/auth", "true", "None", "required", "password1",
     "my_kubernetes_secret", "settings.SECRET_KEY", "Ed25519PrivateKey", "_t.AuthType",
     "os.getenv(", "process.env.TOKEN", "12345", "1.2.3", "v2.15.0", "2026-11-24",
-    "$scope", "$.data.token", "arn:aws:secretsmanager:eu-west-1:482913576024:secret:db-Ab1",
+    "$scope", "$.data.token", "allowed-", "bench_", "HTTPPasswordMgr", "arn:aws:secretsmanager:eu-west-1:482913576024:secret:db-Ab1",
     "urn:ietf:params:oauth:token-type:jwt",
 ])
 def test_benign_values_recognised(value: str) -> None:
@@ -56,7 +57,7 @@ def test_secrets_are_not_benign(value: str) -> None:
     assert not filters.is_benign(value)
 
 
-@pytest.mark.parametrize("value", ["Winter$55372Q", "Falcon#4821", "Winter2023", "Maple@2024x"])
+@pytest.mark.parametrize("value", ["Winter$55372Q", "Falcon#4821", "Winter2023", "Maple@2024x", "!cw4TbsDT1HS6lc!sA"])
 def test_chosen_passwords_kept_under_password_keys(value: str) -> None:
     """Passwords people choose are not benign under a password key."""
     assert filters.is_chosen_password(value)
@@ -96,3 +97,12 @@ def test_confirm_entropy_validator_and_match_check() -> None:
     assert secret_spans(_rule(validate=lambda v: False), line) == []
     assert secret_spans(_rule(validate_match=lambda m: m.start() > 0), line) == []
     assert secret_spans(_rule(min_entropy=3.0), line) == [(4, len(line))]
+
+
+def test_confirm_drops_candidates_on_excluded_spans() -> None:
+    """A candidate overlapping an excluded span (a specific rule's finding) is dropped; others
+    on the same line are kept."""
+    line = f"key={RANDOM_TOKENS[0]} key={RANDOM_TOKENS[1]}"
+    both = secret_spans(_rule(), line)
+    assert len(both) == 2
+    assert secret_spans(_rule(), line, exclude=[(both[0][0] + 3, both[0][0] + 5)]) == both[1:]

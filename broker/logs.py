@@ -7,8 +7,7 @@ known values, so they are masked in every form (plain, JSON-escaped, URL-encoded
 even when they have no recognisable format. `broker.logsafe` stays in front of it: it drops
 exception details that held a credential-shaped value.
 
-The engine with values comes from `sidecar.redaction` (shared with the sidecar), which
-registers the values beside the cached rule database instead of recompiling it.
+The values join the filter's engine beside the cached rule database (`RedactingFilter.learn`).
 """
 
 from __future__ import annotations
@@ -22,11 +21,11 @@ from scanners.logfilter import RedactingFilter
 def install(
     vault_token: Secret, admin_token: Secret | None = None, logger: logging.Logger | None = None
 ) -> RedactingFilter:
-    from sidecar import logs  # the scanners engine loads here, once config is sound
+    from scanners import logfilter  # the rule engine loads here, once config is sound
 
-    redacting = logs.install(logger)
+    redacting = logfilter.install(logger)
     values = [("the broker's OpenBao token", vault_token.reveal())]
     if admin_token is not None:
         values.append(("the admin credential", admin_token.reveal()))
-    logs.learn(values, logger)
+    redacting.learn(values)
     return redacting

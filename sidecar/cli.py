@@ -106,7 +106,8 @@ def sidecar(
 ) -> None:
     """Open a broker session and serve its token on a unix socket until SIGTERM/SIGINT."""
     settings = _settings(broker_url, identity_token_file, socket_path, allowed_uids, log_level)
-    from sidecar import logs, serve  # aiohttp and the scanners only once flags are sound
+    from scanners import logfilter as logs
+    from sidecar import serve  # aiohttp and the scanners only once flags are sound
 
     logs.install()  # own log through the leak guard; the session's values join when issued
     _exit_with(serve.serve(settings))
@@ -158,7 +159,7 @@ def run(
         scratch = Path(tempfile.mkdtemp(prefix="sluice-", dir="/tmp"))
         socket_path = scratch / "s.sock"
     settings = _settings(broker_url, identity_token_file, socket_path, allowed_uids, log_level)
-    from sidecar import logs
+    from scanners import logfilter as logs
     from sidecar import run as run_mod
 
     logs.install()  # own log through the leak guard; the session's values join when issued

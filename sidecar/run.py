@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 
 from broker.wire import SessionCreated
-from sidecar import logs
+from scanners import logfilter as logs
 from sidecar.lifecycle import read_identity_token, run_session
 from sidecar.settings import SidecarSettings
 

@@ -6,7 +6,8 @@ and identity token even where they have no recognisable format.
 from __future__ import annotations
 
 from broker.wire import SessionCreated
-from sidecar import lifecycle, logs
+from scanners import logfilter as logs
+from sidecar import lifecycle
 from sidecar.run import session_values
 from sidecar.settings import SidecarSettings
 

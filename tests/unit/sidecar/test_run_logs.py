@@ -1,4 +1,4 @@
-"""`sidecar.logs`: the own-log filter masks values learned after it was installed."""
+"""`scanners.logfilter` as the sidecar uses it: the own-log filter masks values learned after it was installed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sidecar import logs
+from scanners import logfilter as logs
 
 VALUE = "Zr8q2LmXw9TtYk3VbN7cPf4Hn"
 

@@ -1,6 +1,8 @@
 """Request/response shapes of the broker's HTTP API, shared with the sidecar.
 
-Only the standard library here: the sidecar imports this module and nothing else of the broker.
+Only the standard library and `scanners.findings` here: the sidecar imports this module and
+nothing else of the broker. `Secret` is the scanners' `SecretValue`: one redacted-repr type for
+every credential the project holds.
 """
 
 from __future__ import annotations
@@ -8,31 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scanners.findings import SecretValue
+
+Secret = SecretValue  # the broker's and sidecar's name for it
+
 SESSIONS_PATH = "/v1/sessions"
 HEALTH_PATH = "/healthz"
-
-
-class Secret:
-    """A string that never shows itself in a repr, str, log line or traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 class WireError(ValueError):

@@ -88,6 +88,28 @@ def line_digest(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
+def chained_line(body: Mapping[str, Any]) -> bytes:
+    """``canonical(body + {"hash": line_digest(canonical(body))})``, serialising ``body`` once.
+
+    ``body`` is serialised with an empty ``hash``; that entry is the one place the bytes
+    ``"hash":""`` occur (inside a string value every quote is escaped, and no value is an
+    object), so dropping it gives ``canonical(body)`` and filling it gives the line.
+    """
+    line = canonical({**body, "hash": ""})
+    at = line.index(_EMPTY_HASH)
+    end = at + len(_EMPTY_HASH)
+    if line[end : end + 1] == b",":
+        without = line[:at] + line[end + 1 :]
+    elif line[at - 1 : at] == b",":
+        without = line[: at - 1] + line[end:]
+    else:
+        without = line[:at] + line[end:]
+    return line[:at] + b'"hash":"' + line_digest(without).encode() + b'"' + line[end:]
+
+
+_EMPTY_HASH = b'"hash":""'
+
+
 _CHECKED_KEYS: set[str] = set()  # field names already accepted (they come from code: a few)
 _CHECKED_KEYS_MAX = 1024
 
@@ -178,8 +200,7 @@ class AuditWriter:
                 event=event,
                 prev=self._prev,
             )
-            body["hash"] = line_digest(canonical(body))
-            line = canonical(body)
+            line = chained_line(body)
             self._file.write(line + b"\n")
             if self._fsync:
                 os.fsync(self._file.fileno())

@@ -14,10 +14,12 @@ neither ever carries the token or the JWT.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +33,7 @@ from broker.wire import SessionCreated
 log = logging.getLogger(__name__)
 # aiohttp refuses header fields over 8 KiB by default; the size check must see the token first.
 HEADER_LIMITS: dict[str, Any] = {"max_field_size": 64 * 1024, "max_line_size": 64 * 1024}
+_JSON_HEADERS = MappingProxyType({"Content-Type": "application/json; charset=utf-8"})
 _GATES: web.AppKey[weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock]] = web.AppKey(
     "session_gates"
 )
@@ -143,7 +146,8 @@ async def _exchange(
         accessor=opened.accessor,
         expires_at=opened.expires_at,
     )
-    return web.json_response(body.to_json(), status=201)
+    # Encoded once into the body (json_response encodes a str, then sets the charset apart).
+    return web.Response(body=json.dumps(body.to_json()).encode(), status=201, headers=_JSON_HEADERS)
 
 
 async def _open(

@@ -9,6 +9,7 @@ anything obtained through it.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from broker import errors
 from broker.wire import Secret
 
 log = logging.getLogger(__name__)
+_JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -158,13 +160,23 @@ class OpenBaoBackend:
         self, method: str, path: str, body: dict[str, Any] | None, url: URL | None = None
     ) -> Any:
         target = url if url is not None else f"{self._addr}/v1/{path}"
+        # Encoded here, once, as bytes: aiohttp's json= path builds a payload object around a
+        # str and encodes it again; read() + json.loads skips its charset sniffing.
+        data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         headers = {"X-Vault-Token": self._token.reveal(), "X-Vault-Request": "true"}
+        if data is not None:
+            headers["Content-Type"] = _JSON
         try:
             async with self._http.request(
-                method, target, json=body, headers=headers, timeout=self._timeout
+                method,
+                target,
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
             ) as resp:
                 status = resp.status
-                payload = await resp.json(content_type=None) if status != 204 else None
+                raw = await resp.read() if status != 204 else b""
+            payload = json.loads(raw) if raw.strip() else None
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.warning("OpenBao %s %s failed: %s", method, path, type(exc).__name__)
             unavailable = errors.VaultUnavailable()

@@ -224,8 +224,10 @@ class Stack:
 
     def start_broker(self, log_level: str = "INFO") -> str:
         token_file = self.work / "broker-token"
-        token_file.write_text(self.broker_token)
-        token_file.chmod(0o600)
+        if not token_file.exists():  # a restarted broker reads the same 0400 file
+            fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+            with os.fdopen(fd, "w") as out:
+                out.write(self.broker_token)
         port = free_port()
         config = self.work / f"broker-{port}.yaml"
         config.write_text(yaml.safe_dump(self.broker_config(port), sort_keys=False))

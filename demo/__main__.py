@@ -93,14 +93,28 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def redaction_step(base: str, issuer: Issuer, work: Path, bao: DevServer) -> None:
+def secrets_dir() -> Path:
+    """A private directory for the demo's credentials, on tmpfs where the machine has one."""
+    shm = Path("/dev/shm")
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="sluice-demo-", dir=base))
+
+
+def write_secret(path: Path, value: str) -> Path:
+    """Create `path` readable by its owner only (0400) and write `value`: never a wider mode,
+    not even for a moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    with os.fdopen(fd, "w") as out:
+        out.write(value)
+    return path
+
+
+def redaction_step(base: str, issuer: Issuer, bao: DevServer, vault: Path) -> None:
     """`sluice run` a job that prints its session token and a GitHub token by mistake: show
     what reached the terminal, prove no raw value did, and that the token died at exit."""
-    identity = work / "identity-job.jwt"
-    identity.write_text(issuer.mint(sub=SUBJECT))
-    identity.chmod(0o600)
+    identity = write_secret(vault / "identity-job.jwt", issuer.mint(sub=SUBJECT))
     github = with_crc32_base62("ghp_", "".join(secrets.choice(BASE62_ALPHABET) for _ in range(30)))
-    kept = work / "job-token"  # the job's own copy, so the demo can check; never printed
+    kept = vault / "job-token"  # the job's own copy, so the demo can check; never printed
     started = time.monotonic()
     job = subprocess.run(
         [
@@ -156,6 +170,7 @@ def redaction_step(base: str, issuer: Issuer, work: Path, bao: DevServer) -> Non
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sluice-demo-", dir="/tmp"))
+    vault = secrets_dir()  # credentials only: tmpfs, files 0400
     bao = DevServer()
     issuer = Issuer()
     broker: subprocess.Popen[bytes] | None = None
@@ -173,13 +188,11 @@ def main() -> int:
         bao.kv_put("demo/db", {"username": "app", "password": "correct-horse-battery"})
         bao.kv_put("other/db", {"password": "not-for-the-demo-app"})
         bao.put_policy("sluice-demo-read", 'path "secret/data/demo/*" { capabilities = ["read"] }')
-        broker_token = work / "broker-token"
-        broker_token.write_text(bao.provision_broker())
-        broker_token.chmod(0o600)
+        broker_token = write_secret(vault / "broker-token", bao.provision_broker())
         say(
             "2/9",
             "OpenBao provisioned: KV secret/demo/db, policy sluice-demo-read, "
-            "token role 'sluice', least-privilege broker token in a 0600 file",
+            "token role 'sluice', least-privilege broker token in a 0400 file on tmpfs",
         )
 
         issuer.start()
@@ -203,9 +216,7 @@ def main() -> int:
         wait_for(lambda: http_status(base + "/healthz") == 200, "the broker")
         say("4/9", f"broker started at {base} (pid {broker.pid}, SQLite store sessions.db)")
 
-        identity = work / "identity.jwt"
-        identity.write_text(issuer.mint(sub=SUBJECT))
-        identity.chmod(0o600)
+        identity = write_secret(vault / "identity.jwt", issuer.mint(sub=SUBJECT))
         say("5/9", f"workload identity token minted: iss={issuer.url} sub={SUBJECT} aud=sluice")
 
         sock = work / "run" / "sidecar.sock"
@@ -249,7 +260,7 @@ def main() -> int:
         if status != 403:
             raise RuntimeError("the session token reached a path its rule does not allow")
 
-        redaction_step(base, issuer, work, bao)
+        redaction_step(base, issuer, bao, vault)
 
         code = stop(sidecar)
         say(
@@ -297,9 +308,10 @@ def main() -> int:
             f"broker stopped (exit {broker_code}), issuer and OpenBao stopped; "
             + (f"STILL RUNNING: {alive}" if alive else "nothing left running"),
         )
-        for path in sorted(work.rglob("*"), reverse=True):
-            path.unlink() if not path.is_dir() else path.rmdir()
-        os.rmdir(work)
+        for top in (work, vault):
+            for path in sorted(top.rglob("*"), reverse=True):
+                path.unlink() if not path.is_dir() else path.rmdir()
+            os.rmdir(top)
 
 
 if __name__ == "__main__":

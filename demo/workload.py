@@ -49,10 +49,10 @@ def mask(value: str) -> str:
 def leak(token_out: str) -> int:
     """The careless CI job of the demo's redaction step: it prints its session token (plain,
     in a JSON dump, base64 inside a Basic header) and a provider token it was given, as a
-    debug line would. It keeps the token in a 0600 file only so the demo can prove that none
+    debug line would. It keeps the token in a 0400 file only so the demo can prove that none
     of these forms reached the terminal and that the token is dead afterwards."""
     token = str(token_from_socket(os.environ["SLUICE_SOCKET"])["token"])
-    fd = os.open(token_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(token_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     with os.fdopen(fd, "w") as out:
         out.write(token)
     basic = base64.b64encode(f"ci:{token}".encode()).decode()

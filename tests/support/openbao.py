@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def broker_vault_token_file(
     broker_vault_token: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     path = tmp_path_factory.mktemp("vault") / "broker-token"
-    path.write_text(broker_vault_token)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)  # never wider than 0400
+    with os.fdopen(fd, "w") as out:
+        out.write(broker_vault_token)
     return path

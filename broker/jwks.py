@@ -219,7 +219,7 @@ class KeyCache:
             async with self._http.get(url, allow_redirects=False) as resp:
                 if resp.status != 200:
                     raise errors.IssuerUnavailable(f"issuer answered HTTP {resp.status}")
-                raw = await resp.content.read(MAX_BODY_BYTES + 1)
+                raw = await _read_bounded(resp.content, MAX_BODY_BYTES + 1)
                 headers = resp.headers
         except aiohttp.ClientError as exc:
             raise errors.IssuerUnavailable() from exc
@@ -243,6 +243,20 @@ def parse_jwks(body: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
         public = {k: v for k, v in item.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}
         keys[kid] = public
     return keys
+
+
+async def _read_bounded(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body up to `limit` bytes. `StreamReader.read(n)` returns what has arrived so far,
+    not n bytes: one call truncates a body that spans several TCP segments."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _read_file(path: Path) -> bytes:

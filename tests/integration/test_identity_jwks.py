@@ -39,6 +39,7 @@ class FakeIssuer:
     cache_control: str | None = "max-age=300"
     delay_s: float = 0.0
     status: int = 200
+    trickle: bool = False  # send the JWKS body in small pieces with pauses between them
     fetches: int = 0
     discoveries: int = 0
     url: str = ""
@@ -53,6 +54,15 @@ class FakeIssuer:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             headers = {"Cache-Control": self.cache_control} if self.cache_control else {}
+            if self.trickle:
+                body = json.dumps({"keys": [k.public_jwk() for k in self.keys]}).encode()
+                resp = web.StreamResponse(headers={**headers, "Content-Type": "application/json"})
+                await resp.prepare(_)
+                for i in range(0, len(body), 97):
+                    await resp.write(body[i : i + 97])
+                    await asyncio.sleep(0.005)
+                await resp.write_eof()
+                return resp
             return web.json_response(
                 {"keys": [k.public_jwk() for k in self.keys]}, status=self.status, headers=headers
             )
@@ -123,6 +133,17 @@ async def test_unknown_kids_cause_at_most_one_refetch_per_interval(
         return_exceptions=True,
     )
     assert fake.fetches == 2
+    await cache.close()
+
+
+async def test_a_key_set_that_arrives_in_pieces_is_read_whole(
+    fake: FakeIssuer, http: aiohttp.ClientSession
+) -> None:
+    """A JWKS body sent in many small writes (a slow or chunking proxy) is read to its end."""
+    fake.trickle = True
+    fake.keys = [SigningKey.rsa("k1"), SigningKey.rsa("k2"), SigningKey.rsa("k3")]
+    cache = KeyCache(http, Clock(), timeout_s=5, min_refresh_s=1)
+    assert (await cache.key_for(cfg_for(fake), "k3", "RS256")).algorithm_name == "RS256"
     await cache.close()
 
 

@@ -11,13 +11,16 @@ by a request count and a duration; everything listens on 127.0.0.1.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -339,6 +342,41 @@ def stop_profiler(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+# --- one benchmark run: options, work dir, untimed minting, teardown --------------------------
+def add_run_options(parser: argparse.ArgumentParser, *, profile_help: str) -> None:
+    """The options every broker benchmark takes: the broker's log level, keep, profile."""
+    parser.add_argument("--log-level", default="INFO", help="the broker's --log-level")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (broker logs)")
+    parser.add_argument("--profile", type=Path, help=profile_help)
+
+
+def new_work_dir() -> Path:
+    # Under /tmp: the stack's unix sockets must stay within sun_path's 108 bytes.
+    return Path(tempfile.mkdtemp(prefix="sluice-bench-", dir="/tmp"))
+
+
+def mint_untimed(issuer: Issuer, count: int, ttl_s: int, subjects: int = 0) -> list[str]:
+    """``mint_many``, saying how long it took: minting is set-up, outside every timed part."""
+    t0 = time.perf_counter()
+    jwts = mint_many(issuer, count, ttl_s=ttl_s, subjects=subjects)
+    print(f"minted {len(jwts)} RS256 workload JWTs in {time.perf_counter() - t0:.1f}s (untimed)")
+    return jwts
+
+
+def tear_down(
+    stack: Stack, work: Path, *, keep: bool, profiler: subprocess.Popen[bytes] | None
+) -> None:
+    """End a run, on success or error: the profiler first (it samples the broker), then every
+    process of the stack, then the work dir unless asked to keep it."""
+    if profiler is not None:
+        stop_profiler(profiler)
+    stack.stop()
+    if keep:
+        print(f"work dir kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # --- load generator ---------------------------------------------------------------------------

@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -43,14 +40,16 @@ from bench.common import (
     CpuWatch,
     Level,
     Stack,
+    add_run_options,
     machine_notes,
-    mint_many,
+    mint_untimed,
+    new_work_dir,
     pin_self,
     raw_create_body,
     run_level,
     start_profiler,
-    stop_profiler,
     table,
+    tear_down,
 )
 
 TARGETS = ("raw", "jwt", "broker")
@@ -245,15 +244,13 @@ def main() -> int:
     parser.add_argument("--levels", default="1,8,32,128", help="concurrency levels")
     parser.add_argument("--seconds", type=float, default=3.0, help="time cap per measured run")
     parser.add_argument("--max-requests", type=int, default=3000, help="request cap per run")
-    parser.add_argument("--log-level", default="INFO", help="the broker's --log-level")
     parser.add_argument("--targets", default=",".join(TARGETS), help="subset, e.g. broker")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (broker log)")
-    parser.add_argument("--profile", type=Path, help="py-spy the broker into this file (collapsed)")
+    add_run_options(parser, profile_help="py-spy the broker into this file (collapsed)")
     args = parser.parse_args()
     levels = [int(c) for c in args.levels.split(",")]
 
     pin_self(LOADGEN_CORE)  # OpenBao, started next, inherits it
-    work = Path(tempfile.mkdtemp(prefix="sluice-bench-", dir="/tmp"))
+    work = new_work_dir()
     stack = Stack(work, rule_ttl_s=RULE_TTL_S)
     profiler: subprocess.Popen[bytes] | None = None
     try:
@@ -261,24 +258,14 @@ def main() -> int:
         print(machine_notes())
         setup_jwt_auth(stack)
         total = needed_jwts(levels, args.seconds, args.max_requests)
-        t0 = time.perf_counter()
-        jwts = mint_many(stack.issuer, total, ttl_s=RULE_TTL_S, subjects=SUBJECTS)
-        print(
-            f"minted {len(jwts)} RS256 workload JWTs in {time.perf_counter() - t0:.1f}s (untimed)"
-        )
+        jwts = mint_untimed(stack.issuer, total, ttl_s=RULE_TTL_S, subjects=SUBJECTS)
         stack.start_broker(args.log_level)
         print(f"broker pid {stack.broker_pid} at {stack.broker_url}, OpenBao pid {stack.bao.pid}")
         profiler = start_profiler(stack.broker_pid, args.profile) if args.profile else None
         targets = tuple(t for t in TARGETS if t in args.targets.split(","))
         asyncio.run(bench(stack, jwts, levels, args.seconds, args.max_requests, targets))
     finally:
-        if profiler is not None:
-            stop_profiler(profiler)
-        stack.stop()
-        if args.keep:
-            print(f"work dir kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        tear_down(stack, work, keep=args.keep, profiler=profiler)
     return 0
 
 

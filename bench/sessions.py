@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,15 +42,18 @@ from bench.common import (
     CpuWatch,
     Level,
     Stack,
+    add_run_options,
     machine_notes,
     memory_kib,
-    mint_many,
+    mint_untimed,
+    new_work_dir,
     pin_self,
     raw_create_body,
     run_level,
     start_profiler,
     stop_profiler,
     table,
+    tear_down,
 )
 
 RULE_TTL_S = 3600
@@ -245,13 +246,11 @@ def main() -> int:
         help="reaper phase (s); default a third of the window, as the defaults 90 s / 30 s",
     )
     parser.add_argument("--reaper-sessions", type=int, default=8)
-    parser.add_argument("--log-level", default="INFO", help="the broker's --log-level")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (broker logs)")
-    parser.add_argument("--profile", type=Path, help="py-spy the main broker into this file")
+    add_run_options(parser, profile_help="py-spy the main broker into this file")
     args = parser.parse_args()
 
     pin_self(LOADGEN_CORE)
-    work = Path(tempfile.mkdtemp(prefix="sluice-bench-", dir="/tmp"))
+    work = new_work_dir()
     main_config = {
         "store": {"sqlite_path": str(work / "sessions.db")},
         "sessions": {"heartbeat_window_s": RULE_TTL_S},
@@ -261,12 +260,8 @@ def main() -> int:
     try:
         stack.start()
         print(machine_notes())
-        t0 = time.perf_counter()
         warm = 50
-        jwts = mint_many(stack.issuer, args.sessions + warm + args.reaper_sessions, RULE_TTL_S)
-        print(
-            f"minted {len(jwts)} RS256 workload JWTs in {time.perf_counter() - t0:.1f}s (untimed)"
-        )
+        jwts = mint_untimed(stack.issuer, args.sessions + warm + args.reaper_sessions, RULE_TTL_S)
         stack.start_broker(args.log_level)
         pid = stack.broker_pid
         if args.profile:
@@ -370,13 +365,7 @@ def main() -> int:
         goals.append(("reaper pickup ≤ 2× heartbeat interval", finals[-1] <= 2 * interval))
         print("\n" + "\n".join(f"goal: {n}: {'met' if ok else 'MISSED'}" for n, ok in goals))
     finally:
-        if profiler is not None:
-            stop_profiler(profiler)
-        stack.stop()
-        if args.keep:
-            print(f"work dir kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        tear_down(stack, work, keep=args.keep, profiler=profiler)
     return 0
 
 

@@ -6,35 +6,18 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from tests.conftest import REPO, SLUICE, Proc, Scope, free_port
-from tests.support.sessions import config_text
+from tests.support.clients import http
+from tests.support.sessions import write_sqlite_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def http(method: str, url: str, bearer: str | None = None, body: Any = None) -> tuple[int, Any]:
-    req = urllib.request.Request(
-        url, method=method, data=json.dumps(body).encode() if body is not None else None
-    )
-    if bearer:
-        req.add_header("Authorization", f"Bearer {bearer}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw else None
 
 
 def cli(sock: Path, token_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,17 +43,14 @@ def test_admin_lists_shows_and_revokes_sessions_over_its_socket_only(
     token_file.write_text(admin_token)
     token_file.chmod(0o600)
     sock = short_tmp / "adm" / "admin.sock"
-    config = short_tmp / "broker.yaml"
-    config.write_text(
-        config_text(
-            vault_addr=openbao.addr,
-            token_file=broker_vault_token_file,
-            issuer_url=issuer.url,
-            policies=[scope.policy],
-            store={"sqlite_path": str(short_tmp / "s.db")},
-            port=free_port(),
-            admin={"token_file": str(token_file), "socket": str(sock)},
-        )
+    config = write_sqlite_config(
+        short_tmp,
+        openbao=openbao,
+        token_file=broker_vault_token_file,
+        issuer=issuer,
+        scope=scope,
+        port=free_port(),
+        admin={"token_file": str(token_file), "socket": str(sock)},
     )
     broker, base = start_broker(config)
     subjects = [f"system:serviceaccount:team-a:app{i}" for i in range(3)] + [

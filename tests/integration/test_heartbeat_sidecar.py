@@ -15,7 +15,8 @@ from demo.issuer import Issuer
 from demo.openbao import DevServer
 from demo.workload import token_from_socket
 from tests.conftest import Proc, Scope, free_port, wait_until
-from tests.support.sessions import config_text
+from tests.support.clients import identity_file, sluice_sidecar, wait_for_socket
+from tests.support.sessions import write_sqlite_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SUB = "system:serviceaccount:demo:app"
@@ -39,27 +40,21 @@ def test_killed_sidecar_session_is_revoked_after_the_heartbeat_window(
     scope: Scope,
 ) -> None:
     """Alive for > 2 windows while beating; revoked within window + 2 reaper passes of SIGKILL."""
-    config = short_tmp / "broker.yaml"
-    config.write_text(
-        config_text(
-            vault_addr=openbao.addr,
-            token_file=broker_vault_token_file,
-            issuer_url=issuer.url,
-            policies=[scope.policy],
-            store={"sqlite_path": str(short_tmp / "s.db")},
-            port=free_port(),
-            sessions={"heartbeat_window_s": WINDOW_S},
-            reap_interval_s=REAP_S,
-        )
+    config = write_sqlite_config(
+        short_tmp,
+        openbao=openbao,
+        token_file=broker_vault_token_file,
+        issuer=issuer,
+        scope=scope,
+        port=free_port(),
+        sessions={"heartbeat_window_s": WINDOW_S},
+        reap_interval_s=REAP_S,
     )
     broker, base = start_broker(config)
-    ident = short_tmp / "identity.jwt"
-    ident.write_text(issuer.mint(sub=SUB))
+    ident = identity_file(short_tmp, issuer.mint(sub=SUB))
     sock = short_tmp / "run" / "sc.sock"
-    sidecar = sluice_proc(
-        "sidecar", "--broker", base, "--identity-token-file", str(ident), "--socket", str(sock)
-    )
-    wait_until(lambda: sidecar.popen.poll() is None and sock.exists(), "the sidecar socket")
+    sidecar = sluice_sidecar(sluice_proc, base, ident, sock)
+    wait_for_socket(sidecar, sock)
     answer = token_from_socket(str(sock))
     token, sid = answer["token"], answer["session_id"]
 

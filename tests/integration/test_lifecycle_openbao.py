@@ -27,10 +27,10 @@ from tests.conftest import Scope, wait_until
 from tests.support.sessions import (
     Backend,
     Clock,
-    config_text,
     in_process_app,
     load_settings,
     tagged_tokens,
+    write_sqlite_config,
 )
 
 pytestmark = pytest.mark.integration
@@ -56,21 +56,18 @@ async def broker(
     issuer: Issuer,
     scope: Scope,
 ) -> AsyncIterator[Broker]:
-    cfg_path = short_tmp / "broker.yaml"
-    cfg_path.write_text(
-        config_text(
-            vault_addr=openbao.addr,
-            token_file=broker_vault_token_file,
-            issuer_url=issuer.url,
-            policies=[scope.policy],
-            store={"sqlite_path": str(short_tmp / "s.db")},
-            sessions={
-                "heartbeat_window_s": WINDOW_S,
-                "pending_grace_s": 5,
-                "open_timeout_s": 4,
-                "reconcile_at_start": False,
-            },
-        )
+    cfg_path = write_sqlite_config(
+        short_tmp,
+        openbao=openbao,
+        token_file=broker_vault_token_file,
+        issuer=issuer,
+        scope=scope,
+        sessions={
+            "heartbeat_window_s": WINDOW_S,
+            "pending_grace_s": 5,
+            "open_timeout_s": 4,
+            "reconcile_at_start": False,
+        },
     )
     settings = load_settings(cfg_path)
     store = await open_store(settings.store_location)

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -17,22 +14,13 @@ import pytest
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from tests.conftest import Scope, broker_healthy, free_port, wait_until
+from tests.support.clients import http
 from tests.support.postgres import PostgresServer
 from tests.support.sessions import BrokerProc, config_text, spawn_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WINDOW_S = 2.0
 ORPHANS = 8
-
-
-def call(method: str, url: str, bearer: str) -> tuple[int, Any]:
-    req = urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {bearer}"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
 
 
 def test_replicas_share_sessions_and_revoke_a_dead_replicas_sessions_once(
@@ -75,20 +63,20 @@ def test_replicas_share_sessions_and_revoke_a_dead_replicas_sessions_once(
                        "replica health", 30)  # fmt: skip
         a, b, c = procs
 
-        status, first = call(
+        status, first = http(
             "POST", a.base + "/v1/sessions", issuer.mint(sub="system:serviceaccount:r:x")
         )
         assert status == 201, first
-        beat = call("POST", f"{b.base}/v1/sessions/{first['session_id']}/heartbeat", first["token"])
+        beat = http("POST", f"{b.base}/v1/sessions/{first['session_id']}/heartbeat", first["token"])
         assert beat[0] == 200
         assert (
-            call("DELETE", f"{b.base}/v1/sessions/{first['session_id']}", first["token"])[0] == 204
+            http("DELETE", f"{b.base}/v1/sessions/{first['session_id']}", first["token"])[0] == 204
         )
         assert openbao.lookup_status(first["token"]) == 403
 
         orphans = []
         for i in range(ORPHANS):
-            status, body = call("POST", a.base + "/v1/sessions",
+            status, body = http("POST", a.base + "/v1/sessions",
                                 issuer.mint(sub=f"system:serviceaccount:r:{i}"))  # fmt: skip
             assert status == 201, body
             orphans.append(body)

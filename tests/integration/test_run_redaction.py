@@ -19,6 +19,7 @@ import pytest
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from tests.conftest import REPO, SLUICE, Proc, wait_until
+from tests.support.clients import identity_file, sluice_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SUB = "system:serviceaccount:demo:app"
@@ -64,12 +65,6 @@ def forms(token: str) -> list[str]:
     ]
 
 
-def identity_file(short_tmp: Path, issuer: Issuer) -> Path:
-    path = short_tmp / "id.jwt"
-    path.write_text(issuer.mint(sub=SUB))
-    return path
-
-
 def test_run_masks_the_session_token_in_every_form_and_revokes_it(
     start_broker: Callable[[Path], tuple[Proc, str]],
     sluice_proc: Callable[..., Proc],
@@ -82,22 +77,12 @@ def test_run_masks_the_session_token_in_every_form_and_revokes_it(
     """Raw, JSON, URL-encoded and base64 forms of the token and a GitHub token are all masked;
     the command's exit code is kept and the token is dead afterwards."""
     _, base = start_broker(broker_config)
-    identity = identity_file(short_tmp, issuer)
+    identity = identity_file(short_tmp, issuer.mint(sub=SUB))
     provider = github_token()
     monkeypatch.setenv("PROVIDER_SECRET", provider)  # sluice_proc passes non-SLUICE_ env on
     out = short_tmp / "seen-token"
     script = LEAKY.format(repo=str(REPO), out=str(out))
-    proc = sluice_proc(
-        "run",
-        "--broker",
-        base,
-        "--identity-token-file",
-        str(identity),
-        "--",
-        sys.executable,
-        "-c",
-        script,
-    )
+    proc = sluice_run(sluice_proc, base, identity, sys.executable, "-c", script)
     assert proc.popen.wait(60) == 5, proc.output()
     output = proc.output()
     token = out.read_text()
@@ -151,7 +136,7 @@ def test_block_mode_withholds_lines_keeps_streams_apart_and_exits_3(
     """Block mode: the secret's line is withheld, stdout keeps its order on its own stream,
     and a command that succeeded makes `sluice run` exit 3 (lines were withheld)."""
     _, base = start_broker(broker_config)
-    identity = identity_file(short_tmp, issuer)
+    identity = identity_file(short_tmp, issuer.mint(sub=SUB))
     provider = github_token()
     done = _run(
         base,
@@ -181,7 +166,7 @@ def test_report_mode_and_no_redact_pass_output_through(
     """Report mode passes the output on and names the finding without its value; --no-redact
     is an explicit opt-out that leaves the output untouched."""
     _, base = start_broker(broker_config)
-    identity = identity_file(short_tmp, issuer)
+    identity = identity_file(short_tmp, issuer.mint(sub=SUB))
     provider = github_token()
     cmd = ["--", sys.executable, "-c", "import os; print('key', os.environ['PROVIDER_SECRET'])"]
     report = _run(
@@ -199,7 +184,9 @@ def test_report_mode_and_no_redact_pass_output_through(
     ]
     assert provider not in report.stderr.decode()
 
-    identity = identity_file(short_tmp, issuer)  # a fresh JWT: the broker refuses replays
+    identity = identity_file(
+        short_tmp, issuer.mint(sub=SUB)
+    )  # a fresh JWT: the broker refuses replays
     plain = _run(base, identity, "--no-redact", *cmd, env={"PROVIDER_SECRET": provider})
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.decode() == f"key {provider}\n"
@@ -227,20 +214,10 @@ def test_sigterm_reaches_the_command_and_its_last_words_are_redacted(
     """SIGTERM to `sluice run` is forwarded; what the command prints while stopping still goes
     through the redactor, and its exit code is kept."""
     _, base = start_broker(broker_config)
-    identity = identity_file(short_tmp, issuer)
+    identity = identity_file(short_tmp, issuer.mint(sub=SUB))
     provider = github_token()
     monkeypatch.setenv("PROVIDER_SECRET", provider)
-    proc = sluice_proc(
-        "run",
-        "--broker",
-        base,
-        "--identity-token-file",
-        str(identity),
-        "--",
-        sys.executable,
-        "-c",
-        TRAPS_TERM,
-    )
+    proc = sluice_run(sluice_proc, base, identity, sys.executable, "-c", TRAPS_TERM)
     wait_until(lambda: "started" in proc.output(), "the command to start")
     assert proc.stop(signal.SIGTERM) == 9, proc.output()
     output = proc.output()

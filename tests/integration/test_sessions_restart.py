@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from tests.conftest import Proc, Scope
+from tests.support.clients import http
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SUB = "system:serviceaccount:demo:app"
-
-
-def call(method: str, url: str, bearer: str) -> tuple[int, Any]:
-    req = urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {bearer}"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
 
 
 def test_restarted_broker_ends_a_session_opened_before_restart(
@@ -39,14 +26,14 @@ def test_restarted_broker_ends_a_session_opened_before_restart(
     """Open a session, restart the broker on the same SQLite file, DELETE still revokes it."""
     jwt = issuer.mint(sub=SUB)
     first, base = start_broker(broker_config)
-    status, body = call("POST", base + "/v1/sessions", jwt)
+    status, body = http("POST", base + "/v1/sessions", jwt)
     assert status == 201, body
     token = body["token"]
     assert openbao.api("GET", scope.allowed_path, token=token)[0] == 200
     assert first.stop() == 0
 
     second, base = start_broker(broker_config)
-    status, _ = call("DELETE", f"{base}/v1/sessions/{body['session_id']}", token)
+    status, _ = http("DELETE", f"{base}/v1/sessions/{body['session_id']}", token)
     assert status == 204
     assert openbao.lookup_status(token) == 403
     assert openbao.api("GET", scope.allowed_path, token=token)[0] == 403

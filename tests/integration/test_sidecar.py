@@ -13,17 +13,11 @@ import pytest
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from demo.workload import token_from_socket
-from tests.conftest import Proc, Scope, wait_until
+from tests.conftest import Proc, Scope
+from tests.support.clients import identity_file, sluice_sidecar, wait_for_socket
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SUB = "system:serviceaccount:demo:app"
-
-
-def identity_file(directory: Path, jwt: str) -> Path:
-    path = directory / "identity.jwt"
-    path.write_text(jwt)
-    path.chmod(0o600)
-    return path
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -41,16 +35,8 @@ def test_sidecar_serves_the_session_and_ends_it_on_signal(
     broker, base = start_broker(broker_config)
     jwt = issuer.mint(sub=SUB)
     sock = short_tmp / "run" / "sc.sock"
-    sidecar = sluice_proc(
-        "sidecar",
-        "--broker",
-        base,
-        "--identity-token-file",
-        str(identity_file(short_tmp, jwt)),
-        "--socket",
-        str(sock),
-    )
-    wait_until(lambda: sidecar.popen.poll() is None and sock.exists(), "the sidecar socket")
+    sidecar = sluice_sidecar(sluice_proc, base, identity_file(short_tmp, jwt), sock)
+    wait_for_socket(sidecar, sock)
     assert stat.S_IMODE(sock.stat().st_mode) == 0o600
     assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
 
@@ -87,15 +73,7 @@ def test_sidecar_with_a_rejected_identity_exits_1_without_a_socket(
     _, base = start_broker(broker_config)
     jwt = issuer.mint(sub=SUB, ttl_s=-3600)
     sock = short_tmp / "run" / "sc.sock"
-    sidecar = sluice_proc(
-        "sidecar",
-        "--broker",
-        base,
-        "--identity-token-file",
-        str(identity_file(short_tmp, jwt)),
-        "--socket",
-        str(sock),
-    )
+    sidecar = sluice_sidecar(sluice_proc, base, identity_file(short_tmp, jwt), sock)
     assert sidecar.popen.wait(30) == 1
     assert "expired_token" in sidecar.output()
     assert jwt not in sidecar.output()
@@ -109,14 +87,11 @@ def test_sidecar_refuses_a_socket_dir_others_can_enter(
     open_dir = short_tmp / "open"
     open_dir.mkdir(mode=0o755)
     open_dir.chmod(0o755)
-    sidecar = sluice_proc(
-        "sidecar",
-        "--broker",
+    sidecar = sluice_sidecar(
+        sluice_proc,
         "http://127.0.0.1:9",
-        "--identity-token-file",
-        str(identity_file(short_tmp, issuer.mint(sub=SUB))),
-        "--socket",
-        str(open_dir / "sc.sock"),
+        identity_file(short_tmp, issuer.mint(sub=SUB)),
+        open_dir / "sc.sock",
     )
     assert sidecar.popen.wait(30) == 2
     assert "insecure_socket_dir" in sidecar.output()

@@ -11,6 +11,7 @@ import pytest
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from tests.conftest import Proc, Scope
+from tests.support.clients import identity_file, sluice_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SUB = "system:serviceaccount:demo:app"
@@ -42,9 +43,8 @@ def test_run_serves_the_command_and_ends_the_session_after_it(
 ) -> None:
     """The command reads its secret via the socket; its exit code is kept; then 403."""
     _, base = start_broker(broker_config)
-    identity = short_tmp / "id.jwt"
     jwt = issuer.mint(sub=SUB)
-    identity.write_text(jwt)
+    identity = identity_file(short_tmp, jwt)
     out = short_tmp / "seen-token"
     script = CHILD.format(
         repo=str(Path(__file__).resolve().parents[2]),
@@ -52,17 +52,7 @@ def test_run_serves_the_command_and_ends_the_session_after_it(
         path=scope.allowed_path,
         out=str(out),
     )
-    proc = sluice_proc(
-        "run",
-        "--broker",
-        base,
-        "--identity-token-file",
-        str(identity),
-        "--",
-        sys.executable,
-        "-c",
-        script,
-    )
+    proc = sluice_run(sluice_proc, base, identity, sys.executable, "-c", script)
     assert proc.popen.wait(60) == 7, proc.output()
     token = out.read_text()
     assert token.startswith("s.")
@@ -79,16 +69,7 @@ def test_run_with_a_missing_command_exits_127_and_still_ends_the_session(
 ) -> None:
     """A command that cannot start: exit 127, and the session is ended anyway."""
     _, base = start_broker(broker_config)
-    identity = short_tmp / "id.jwt"
-    identity.write_text(issuer.mint(sub=SUB))
-    proc = sluice_proc(
-        "run",
-        "--broker",
-        base,
-        "--identity-token-file",
-        str(identity),
-        "--",
-        "/nonexistent/command",
-    )
+    identity = identity_file(short_tmp, issuer.mint(sub=SUB))
+    proc = sluice_run(sluice_proc, base, identity, "/nonexistent/command")
     assert proc.popen.wait(60) == 127
     assert "ended" in proc.output()

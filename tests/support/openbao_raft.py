@@ -29,7 +29,7 @@ from typing import Any, Self
 import pytest
 
 from demo.openbao import bao_binary
-from tests.support.postgres import free_port
+from tests.conftest import free_port
 
 
 class OpenBaoFixtureError(RuntimeError):

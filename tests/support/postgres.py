@@ -21,7 +21,6 @@ import pwd
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -32,6 +31,8 @@ from typing import Self
 
 import psycopg
 import pytest
+
+from tests.conftest import free_port
 
 INSTALL_HINT = (
     "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; run `make postgres`"
@@ -78,12 +79,6 @@ def _service_user() -> pwd.struct_passwd:
             "running as root needs `runuser` (util-linux) to drop privileges"
         )
     return user
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PostgresServer:

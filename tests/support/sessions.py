@@ -21,7 +21,9 @@ from broker.app import make_app
 from broker.settings import Settings, load
 from broker.store import SessionStore
 from broker.vault import OpenBaoBackend, read_token_file
-from tests.conftest import REPO, SLUICE
+from demo.issuer import Issuer
+from demo.openbao import DevServer
+from tests.conftest import REPO, SLUICE, Proc, Scope
 
 ApiFn = Callable[..., tuple[int, Any]]
 
@@ -72,6 +74,31 @@ def config_text(
         doc["admin"] = dict(admin)
     doc.update(extra or {})
     return yaml.safe_dump(doc)
+
+
+def write_sqlite_config(
+    directory: Path,
+    *,
+    openbao: DevServer,
+    token_file: Path,
+    issuer: Issuer,
+    scope: Scope,
+    **options: Any,
+) -> Path:
+    """DIRECTORY/broker.yaml: `config_text` for one test's scope over a SQLite store
+    DIRECTORY/s.db; OPTIONS are `config_text`'s own (port, sessions, admin, ...)."""
+    path = directory / "broker.yaml"
+    path.write_text(
+        config_text(
+            vault_addr=openbao.addr,
+            token_file=token_file,
+            issuer_url=issuer.url,
+            policies=[scope.policy],
+            store={"sqlite_path": str(directory / "s.db")},
+            **options,
+        )
+    )
+    return path
 
 
 class Backend(OpenBaoBackend):
@@ -125,29 +152,15 @@ def tagged_tokens(api: ApiFn, store_id: str) -> dict[str, str]:
 
 
 @dataclass
-class BrokerProc:
-    """A `sluice broker serve` subprocess with its own output file."""
+class BrokerProc(Proc):
+    """A `sluice broker serve` subprocess with its own output file, answering at `base`."""
 
-    popen: subprocess.Popen[bytes]
-    log: Path
-    base: str
+    base: str = ""
 
     def kill(self) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGKILL)
             self.popen.wait(10)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 def spawn_broker(
@@ -168,7 +181,7 @@ def spawn_broker(
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    return BrokerProc(popen, log, f"http://127.0.0.1:{port}")
+    return BrokerProc(popen, log, base=f"http://127.0.0.1:{port}")
 
 
 class DelayProxy:

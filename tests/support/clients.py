@@ -1,0 +1,61 @@
+"""How integration tests act as a broker's clients: plain HTTP calls to a running broker, and
+`sluice run` / `sluice sidecar` processes pointed at it with an identity token file."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Proc, wait_until
+
+
+def http(method: str, url: str, bearer: str | None = None, body: Any = None) -> tuple[int, Any]:
+    """One blocking request; returns the status and the JSON body (None when empty), errors
+    included, so tests can assert on the broker's error codes."""
+    req = urllib.request.Request(
+        url, method=method, data=json.dumps(body).encode() if body is not None else None
+    )
+    if bearer:
+        req.add_header("Authorization", f"Bearer {bearer}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw else None
+
+
+def identity_file(directory: Path, jwt: str) -> Path:
+    """The workload's identity token as a 0600 file, as a projected token is mounted."""
+    path = directory / "identity.jwt"
+    path.write_text(jwt)
+    path.chmod(0o600)
+    return path
+
+
+def sluice_run(
+    sluice_proc: Callable[..., Proc], broker: str, identity: Path, *command: str
+) -> Proc:
+    """Start `sluice run --broker URL --identity-token-file PATH -- COMMAND...`."""
+    return sluice_proc(
+        "run", "--broker", broker, "--identity-token-file", str(identity), "--", *command
+    )
+
+
+def sluice_sidecar(
+    sluice_proc: Callable[..., Proc], broker: str, identity: Path, sock: Path
+) -> Proc:
+    """Start `sluice sidecar` serving on SOCK; does not wait (some tests expect it to fail)."""
+    return sluice_proc(
+        "sidecar", "--broker", broker, "--identity-token-file", str(identity), "--socket", str(sock)
+    )
+
+
+def wait_for_socket(sidecar: Proc, sock: Path) -> None:
+    """Wait until the sidecar is serving on SOCK, failing the test if it exits first."""
+    wait_until(lambda: sidecar.popen.poll() is None and sock.exists(), "the sidecar socket")

@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-import aiohttp
 from aiohttp import web
 
 from broker import errors, exchange, guard, handlers, session_routes
@@ -80,15 +79,8 @@ async def build_app(
 ) -> web.Application:
     """The production wiring: OpenBao over HTTP, SQLite or PostgreSQL store, wall clock."""
     store = await open_store(settings.store_location)
-    # One pool of keep-alive connections to OpenBao for every call (at most 100 in flight:
-    # OpenBao saturates well below that). No User-Agent or Accept-Encoding: OpenBao answers
-    # small JSON, there is nothing to negotiate.
-    http = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
-        skip_auto_headers=("User-Agent", "Accept-Encoding"),
-    )
     backend = OpenBaoBackend(
-        http, settings.vault.addr, token, settings.vault.token_role, settings.vault.timeout_s
+        settings.vault.addr, token, settings.vault.token_role, settings.vault.timeout_s
     )
     app = make_app(settings, backend, store)
     if admin_token is not None:
@@ -97,7 +89,7 @@ async def build_app(
         admin.install(app, admin_token, socket_only_mode=settings.admin.socket is not None)
 
     async def close(_: web.Application) -> None:
-        await http.close()
+        await backend.close()
         await store.close()
 
     app.on_cleanup.append(close)

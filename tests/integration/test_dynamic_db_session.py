@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import psycopg
 import pytest
 
@@ -72,8 +71,9 @@ async def app_and_backend(
     )
     settings = load_settings(cfg)
     store = await open_store(settings.store_location)
-    async with aiohttp.ClientSession() as http:
-        yield in_process_app(settings, http, store, Clock())
+    app, backend = in_process_app(settings, store, Clock())
+    yield app, backend
+    await backend.close()  # the app is driven directly, never started: its cleanup never runs
     await store.close()
 
 

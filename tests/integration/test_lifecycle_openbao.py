@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -72,11 +71,10 @@ async def broker(
     settings = load_settings(cfg_path)
     store = await open_store(settings.store_location)
     clock = Clock()
-    async with aiohttp.ClientSession() as http:
-        app, backend = in_process_app(settings, http, store, clock)
-        client = await aiohttp_client(app)
-        yield Broker(client, client.app, clock, backend, store)
-        await client.close()
+    app, backend = in_process_app(settings, store, clock)
+    client = await aiohttp_client(app)
+    yield Broker(client, client.app, clock, backend, store)
+    await client.close()
     await store.close()
 
 

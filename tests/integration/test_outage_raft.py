@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -54,11 +53,10 @@ async def broker(
     )
     settings = load_settings(cfg)
     store = await open_store(settings.store_location)
-    async with aiohttp.ClientSession() as http:
-        app, _ = in_process_app(settings, http, store, time.time)  # type: ignore[arg-type]
-        client = await aiohttp_client(app)
-        yield client, store
-        await client.close()
+    app, _ = in_process_app(settings, store, time.time)  # type: ignore[arg-type]
+    client = await aiohttp_client(app)
+    yield client, store
+    await client.close()
     await store.close()
 
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -29,11 +28,11 @@ SUB = "system:serviceaccount:demo:app"
 async def client(aiohttp_client: Any, broker_config: Path) -> AsyncIterator[TestClient]:
     cfg = settings_mod.load(broker_config, {})
     store = SqliteStore(cfg.sqlite_path)
-    async with aiohttp.ClientSession() as http:
-        backend = OpenBaoBackend(
-            http, cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
-        )
-        yield await aiohttp_client(make_app(cfg, backend, store))
+    backend = OpenBaoBackend(
+        cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
+    )
+    yield await aiohttp_client(make_app(cfg, backend, store))
+    await backend.close()
     await store.close()
 
 
@@ -234,12 +233,12 @@ async def test_vault_unavailable_is_503_with_its_code(
     """With OpenBao unreachable, a valid identity gets 503 vault_unavailable and no session."""
     cfg = settings_mod.load(broker_config, {})
     store = SqliteStore(cfg.sqlite_path)
-    async with aiohttp.ClientSession() as http:
-        backend = OpenBaoBackend(
-            http, "http://127.0.0.1:9", read_token_file(cfg.vault.token_file), timeout_s=2
-        )
-        client = await aiohttp_client(make_app(cfg, backend, store))
-        status, body = await open_session(client, issuer.mint(sub=SUB))
+    backend = OpenBaoBackend(
+        "http://127.0.0.1:9", read_token_file(cfg.vault.token_file), timeout_s=2
+    )
+    client = await aiohttp_client(make_app(cfg, backend, store))
+    status, body = await open_session(client, issuer.mint(sub=SUB))
+    await backend.close()
     await store.close()
     assert (status, body["error"]["code"]) == (503, "vault_unavailable")
     assert session_rows(broker_config) == 0

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -34,15 +33,15 @@ async def client_with_clock(
 ) -> AsyncIterator[Callable[[Clock], Any]]:
     cfg = settings_mod.load(broker_config, {})
     store = SqliteStore(cfg.sqlite_path)
-    async with aiohttp.ClientSession() as http:
-        backend = OpenBaoBackend(
-            http, cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
-        )
+    backend = OpenBaoBackend(
+        cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
+    )
 
-        async def make(clock: Clock) -> TestClient:
-            return await aiohttp_client(make_app(cfg, backend, store, clock))
+    async def make(clock: Clock) -> TestClient:
+        return await aiohttp_client(make_app(cfg, backend, store, clock))
 
-        yield make
+    yield make
+    await backend.close()
     await store.close()
 
 
@@ -94,12 +93,12 @@ async def test_unreachable_issuer_is_503_issuer_unavailable(
     cfg = settings_mod.load(config, {})
     store = SqliteStore(cfg.sqlite_path)
     before = openbao.accessor_count()
-    async with aiohttp.ClientSession() as http:
-        backend = OpenBaoBackend(
-            http, cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
-        )
-        client = await aiohttp_client(make_app(cfg, backend, store))
-        status, body = await post(client, jwt)
+    backend = OpenBaoBackend(
+        cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
+    )
+    client = await aiohttp_client(make_app(cfg, backend, store))
+    status, body = await post(client, jwt)
+    await backend.close()
     assert (status, body["error"]["code"]) == (503, "issuer_unavailable")
     assert await store.count() == 0 and openbao.accessor_count() == before
     await store.close()

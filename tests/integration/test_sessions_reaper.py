@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -59,12 +58,13 @@ async def broker(aiohttp_client: Any, broker_config: Path) -> AsyncIterator[Brok
     cfg = settings_mod.load(broker_config, {})
     store = SqliteStore(cfg.sqlite_path)
     clock = Clock()
-    async with aiohttp.ClientSession() as http:
-        backend = FlakyRevokes(
-            http, cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
-        )
-        client = await aiohttp_client(make_app(cfg, backend, store, clock))
-        yield Broker(client, clock, backend, cfg.sqlite_path)
+    backend = FlakyRevokes(
+        cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
+    )
+    client = await aiohttp_client(make_app(cfg, backend, store, clock))
+    yield Broker(client, clock, backend, cfg.sqlite_path)
+    await client.close()
+    await backend.close()
     await store.close()
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -126,7 +125,7 @@ async def make_broker(
     """Start brokers on demand; each gets its own directory, store and audit log."""
     caplog.set_level(logging.DEBUG)
     stores: list[SessionStore] = []
-    sessions: list[aiohttp.ClientSession] = []
+    backends: list[OpenBaoBackend] = []
     clients: list[TestClient] = []
 
     async def make(
@@ -151,11 +150,10 @@ async def make_broker(
         cfg = settings_mod.load(config, {})
         store = await open_store(cfg.store_location)
         stores.append(store)
-        http = aiohttp.ClientSession()
-        sessions.append(http)
         backend = OpenBaoBackend(
-            http, cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
+            cfg.vault.addr, read_token_file(cfg.vault.token_file), cfg.vault.token_role
         )
+        backends.append(backend)
         server = TestServer(make_app(cfg, backend, store), host="127.0.0.1")
         await server.start_server(**HEADER_LIMITS)  # TestServer(**kwargs) would drop them
         client = await aiohttp_client(server)
@@ -163,9 +161,9 @@ async def make_broker(
         return Harness(client, openbao, store, workdir / "audit.jsonl", config)
 
     yield make
-    for client in clients:  # the app's own cleanup still needs its store and HTTP session
+    for client in clients:  # the app's own cleanup still needs its store and OpenBao client
         await client.close()
-    for http in sessions:
-        await http.close()
+    for backend in backends:
+        await backend.close()
     for store in stores:
         await store.close()

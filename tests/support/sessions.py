@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 
 from broker import errors
@@ -123,13 +122,16 @@ class Backend(OpenBaoBackend):
         return issued
 
 
-def in_process_app(
-    settings: Settings, http: aiohttp.ClientSession, store: SessionStore, clock: Clock
-) -> tuple[Any, Backend]:
-    backend = Backend(
-        http, settings.vault.addr, read_token_file(settings.vault.token_file), "sluice"
-    )
-    return make_app(settings, backend, store, clock), backend
+def in_process_app(settings: Settings, store: SessionStore, clock: Clock) -> tuple[Any, Backend]:
+    """The broker app in this process on the real OpenBao; the backend closes with the app."""
+    backend = Backend(settings.vault.addr, read_token_file(settings.vault.token_file), "sluice")
+    app = make_app(settings, backend, store, clock)
+
+    async def close(_: Any) -> None:
+        await backend.close()
+
+    app.on_cleanup.append(close)
+    return app, backend
 
 
 def load_settings(path: Path) -> Settings:

@@ -6,21 +6,30 @@ redactor (`sidecar.output`) with every provider rule on and the session's own va
 accessor, the identity JWT) registered, so even a format-less value it prints is masked.
 SIGTERM/SIGINT are forwarded to the command; when it exits, the session is ended and the
 command's exit code is returned (block mode: `WITHHELD_EXIT` if it succeeded but lines were
-withheld).
+withheld). If the broker ends the session while the command runs (revoked, or lapsed), the
+command's credentials are dead: it gets SIGTERM, SIGKILL after `STOP_GRACE_S`, one ERROR line
+says why, and `sluice run` exits with `SESSION_REVOKED_EXIT` whatever the command returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from broker.wire import SessionCreated
 from scanners import logfilter as logs
-from sidecar.lifecycle import read_identity_token, run_session
+from sidecar.lifecycle import (
+    SESSION_REVOKED_EXIT,
+    SessionWatch,
+    read_identity_token,
+    run_session,
+)
 from sidecar.settings import SidecarSettings
 
 log = logging.getLogger("sidecar.run")
@@ -28,6 +37,7 @@ SOCKET_ENV = "SLUICE_SOCKET"
 # Block mode: the command exited 0 but some of its output was withheld. Distinct from the
 # sidecar's own failures (1, 2) so a CI log says which happened.
 WITHHELD_EXIT = 3
+STOP_GRACE_S = 3.0  # SIGTERM to SIGKILL when the session ended under the command
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ async def run_command(
 
     base = asyncio.ensure_future(asyncio.to_thread(redaction.rule_engine))
 
-    async def command(session: SessionCreated) -> int:
+    async def command(session: SessionCreated, watch: SessionWatch) -> int:
         nonlocal proc
         engine = await base  # before `learn`, which would otherwise load it a second time
         values = session_values(session, read_identity_token(settings))
@@ -98,12 +108,12 @@ async def run_command(
             log.error("cannot start %s: %s", argv[0], exc.strerror)
             return 127 if isinstance(exc, FileNotFoundError) else 126
         if guard is None:
-            return exit_code(await proc.wait())
+            return await _wait_or_stop(proc, watch, session.session_id, argv[0])
         guard.release_child_fds()
         exited = threading.Event()
         pump = asyncio.ensure_future(asyncio.to_thread(guard.run, exited))
         try:
-            code = exit_code(await proc.wait())
+            code = await _wait_or_stop(proc, watch, session.session_id, argv[0])
         finally:
             exited.set()
             await asyncio.shield(pump)
@@ -117,3 +127,42 @@ async def run_command(
     finally:
         if not base.done():
             base.cancel()
+
+
+async def _wait_or_stop(
+    proc: asyncio.subprocess.Process, watch: SessionWatch, session_id: str, name: str
+) -> int:
+    """The command's exit code; or, when the session ends under it first, stop it (SIGTERM,
+    then SIGKILL after the grace) and answer `SESSION_REVOKED_EXIT`."""
+    waited = asyncio.ensure_future(proc.wait())
+    await _done_or_ended(waited, watch)
+    if waited.done():
+        return exit_code(waited.result())
+    log.error(
+        "session %s ended at the broker (%s): its token is dead; stopping %s (SIGTERM), "
+        "exit code %d",
+        session_id,
+        watch.cause,
+        name,
+        SESSION_REVOKED_EXIT,
+    )
+    with contextlib.suppress(ProcessLookupError):  # it may have exited just now
+        proc.terminate()
+    try:
+        await asyncio.wait_for(asyncio.shield(waited), STOP_GRACE_S)
+    except TimeoutError:
+        log.warning("%s still running %.0fs after SIGTERM; sending SIGKILL", name, STOP_GRACE_S)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await waited
+    return SESSION_REVOKED_EXIT
+
+
+async def _done_or_ended(task: asyncio.Future[int], watch: SessionWatch) -> None:
+    """Return when ``task`` is done or the session has ended, whichever comes first."""
+    ended = asyncio.ensure_future(watch.ended.wait())
+    either: list[asyncio.Future[Any]] = [task, ended]
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ended.cancel()

@@ -1,4 +1,10 @@
-"""The workload-facing API: HTTP on a unix socket, 0600 in a 0700 directory, peer-checked."""
+"""The workload-facing API: HTTP on a unix socket, 0600 in a 0700 directory, peer-checked.
+
+GET /v1/token hands out the token only while `heartbeat.token_verdict` says so: never again
+once the broker said the session is gone (410 ``session_revoked``), nor after its expiry (410
+``session_expired``), nor while no beat has confirmed it for a whole window (503
+``session_unconfirmed``, transient: the next confirmed beat serves it again).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +19,22 @@ from aiohttp import web
 
 from broker.wire import ErrorBody, SessionCreated
 from sidecar.errors import InsecureSocketDir
+from sidecar.heartbeat import Standing, Verdict, token_verdict
 from sidecar.peercred import peer_of
 
 log = logging.getLogger(__name__)
 SESSION = web.AppKey("session", SessionCreated)
 ALLOWED_UIDS = web.AppKey("allowed_uids", frozenset)
+StandingFn = Callable[[], Standing]
+STANDING: web.AppKey[StandingFn] = web.AppKey("standing")
 TOKEN_PATH = "/v1/token"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _error(code: str, message: str, status: int) -> web.Response:
-    return web.json_response(ErrorBody(code, message).to_json(), status=status)
+def _error(
+    code: str, message: str, status: int, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(ErrorBody(code, message).to_json(), status=status, headers=headers)
 
 
 @web.middleware
@@ -43,9 +54,20 @@ async def peer_check(request: web.Request, handler: Handler) -> web.StreamRespon
 
 async def get_token(request: web.Request) -> web.Response:
     session = request.app[SESSION]
-    if time.time() >= session.expires_at:
+    standing = request.app[STANDING]()
+    verdict = token_verdict(standing, time.time())
+    if verdict is Verdict.REVOKED:
+        message = (
+            f"the session ended at the broker ({standing.gone_code}); "
+            "its token is dead and the sidecar will exit"
+        )
+        return _error(verdict.value, message, 410)
+    if verdict is Verdict.EXPIRED:
         # OpenBao has dropped it; handing it out would only produce confusing 403s downstream.
-        return _error("session_expired", "the session token has expired", 410)
+        return _error(verdict.value, "the session token has expired", 410)
+    if verdict is Verdict.UNCONFIRMED:
+        message = "the broker has not confirmed the session for a heartbeat window; retry soon"
+        return _error(verdict.value, message, 503, {"Retry-After": "1"})
     return web.json_response(
         {
             "token": session.token.reveal(),
@@ -55,10 +77,20 @@ async def get_token(request: web.Request) -> web.Response:
     )
 
 
-def make_app(session: SessionCreated, allowed_uids: frozenset[int]) -> web.Application:
+def make_app(
+    session: SessionCreated,
+    allowed_uids: frozenset[int],
+    standing: StandingFn | None = None,
+) -> web.Application:
+    """The socket's app; ``standing`` reads the session's current `Standing` on every request
+    (default: as opened, never confirmed again — for tests and a broker without heartbeats)."""
+    if standing is None:
+        opened = Standing(expires_at=session.expires_at, confirmed_at=time.time())
+        standing = lambda: opened
     app = web.Application(middlewares=[peer_check])
     app[SESSION] = session
     app[ALLOWED_UIDS] = allowed_uids | {os.getuid()}
+    app[STANDING] = standing
     app.router.add_get(TOKEN_PATH, get_token)
     return app
 

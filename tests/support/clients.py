@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Proc, wait_until
+from tests.conftest import REPO, SLUICE, Proc, wait_until
 
 
 def http(method: str, url: str, bearer: str | None = None, body: Any = None) -> tuple[int, Any]:
@@ -59,3 +60,25 @@ def sluice_sidecar(
 def wait_for_socket(sidecar: Proc, sock: Path) -> None:
     """Wait until the sidecar is serving on SOCK, failing the test if it exits first."""
     wait_until(lambda: sidecar.popen.poll() is None and sock.exists(), "the sidecar socket")
+
+
+def socket_get(sock: Path, path: str = "/v1/token") -> tuple[int, Any]:
+    """GET PATH from a sidecar's socket: the status and JSON body, errors included."""
+    from demo.workload import UnixHTTPConnection
+
+    conn = UnixHTTPConnection(str(sock))
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def admin_cli(sock: Path, token_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`sluice broker sessions --socket SOCK --token-file FILE ARGS...` (list, show, revoke)."""
+    return subprocess.run(
+        [*SLUICE, "broker", "sessions", "--socket", str(sock), "--token-file", str(token_file),
+         *args],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip

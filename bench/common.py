@@ -175,6 +175,7 @@ class Stack:
 
     work: Path
     rule_ttl_s: int = 1800
+    orphan_tokens: bool = False  # token role `orphan`: session tokens not children of the broker's
     broker_extra: dict[str, Any] = field(default_factory=dict)
     bao: DevServer = field(default_factory=DevServer)
     issuer: Issuer = field(default_factory=lambda: Issuer([SigningKey.rsa()], audience=AUDIENCE))
@@ -187,7 +188,9 @@ class Stack:
         self.bao.start()
         self.bao.put_policy(READ_POLICY, 'path "secret/data/bench/*" { capabilities = ["read"] }')
         self.bao.kv_put("bench/db", {"password": "bench-" + secrets.token_hex(8)})
-        self.broker_token = self.bao.provision_broker(role=ROLE, policy_glob="sluice-*")
+        self.broker_token = self.bao.provision_broker(
+            role=ROLE, policy_glob="sluice-*", orphan=self.orphan_tokens
+        )
         self.issuer.start()
         return self
 

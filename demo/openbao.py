@@ -162,7 +162,9 @@ class DevServer:
         answer = self.ok("LIST", "auth/token/accessors")
         return len(answer["data"]["keys"])
 
-    def provision_broker(self, role: str = "sluice", policy_glob: str = "sluice-*") -> str:
+    def provision_broker(
+        self, role: str = "sluice", policy_glob: str = "sluice-*", orphan: bool = False
+    ) -> str:
         """A least-privilege broker token: it may mint children only through token role ``role``,
         whose policies must match ``policy_glob``. Returns the broker token."""
         self.put_policy(
@@ -182,7 +184,7 @@ class DevServer:
             {
                 "allowed_policies_glob": sorted({policy_glob, "sluice-session-*"}),
                 "disallowed_policies": ["root", f"{role}-broker"],
-                "orphan": False,
+                "orphan": orphan,
                 "renewable": False,
             },
         )

@@ -231,3 +231,22 @@ def test_config_change_rolls_the_webhook_pods() -> None:
 def test_chart_with_webhook_lints_clean(values: dict[str, Any]) -> None:
     """`helm lint` finds no errors with the webhook enabled either way."""
     assert helm_python.lint(str(CHART), values, strict=False)["errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("webhook", "field"),
+    [
+        ({"failurePolicy": "Sometimes"}, "failurePolicy"),
+        ({"inject": {"tokenExpirationSeconds": 60}}, "tokenExpirationSeconds"),
+        ({"inject": {"runAsUser": 0}}, "runAsUser"),
+        ({"timeoutSeconds": 60}, "timeoutSeconds"),
+    ],
+    ids=["failure-policy", "short-token", "root", "timeout"],
+)
+def test_values_schema_rejects_unusable_webhook_settings(
+    webhook: dict[str, Any], field: str
+) -> None:
+    """Values the API server or kubelet would refuse later (a projected token under 600 s, a
+    webhook timeout over 30 s) or that break the sidecar's guarantees (uid 0) stop the render."""
+    with pytest.raises(helm_python.HelmError, match=field):
+        render({"webhook": {**EXISTING["webhook"], **webhook}})

@@ -4,8 +4,6 @@ and the admin credential's boundaries (distinct from workload identities, socket
 from __future__ import annotations
 
 import json
-import secrets
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,19 +11,11 @@ import pytest
 
 from demo.issuer import Issuer
 from demo.openbao import DevServer
-from tests.conftest import REPO, SLUICE, Proc, Scope, free_port
-from tests.support.clients import http
+from tests.conftest import Proc, Scope, free_port
+from tests.support.clients import AdminAccess, admin_cli, http
 from tests.support.sessions import write_sqlite_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def cli(sock: Path, token_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SLUICE, "broker", "sessions", "--socket", str(sock), "--token-file", str(token_file),
-         *args],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
 
 
 def test_admin_lists_shows_and_revokes_sessions_over_its_socket_only(
@@ -38,11 +28,8 @@ def test_admin_lists_shows_and_revokes_sessions_over_its_socket_only(
 ) -> None:
     """The kill switch revokes every matching session and reports how many; the admin
     credential is required, workload tokens are not admins, TCP has no admin routes."""
-    admin_token = secrets.token_urlsafe(24)
-    token_file = short_tmp / "admin-token"
-    token_file.write_text(admin_token)
-    token_file.chmod(0o600)
-    sock = short_tmp / "adm" / "admin.sock"
+    admin = AdminAccess.create(short_tmp)
+    admin_token, sock = admin.token, admin.socket
     config = write_sqlite_config(
         short_tmp,
         openbao=openbao,
@@ -50,7 +37,7 @@ def test_admin_lists_shows_and_revokes_sessions_over_its_socket_only(
         issuer=issuer,
         scope=scope,
         port=free_port(),
-        admin={"token_file": str(token_file), "socket": str(sock)},
+        admin=admin.config,
     )
     broker, base = start_broker(config)
     subjects = [f"system:serviceaccount:team-a:app{i}" for i in range(3)] + [
@@ -65,30 +52,30 @@ def test_admin_lists_shows_and_revokes_sessions_over_its_socket_only(
     # TCP: the admin routes do not exist there, with or without the credential.
     assert http("GET", base + "/v1/admin/sessions", admin_token)[0] == 404
 
-    listed = cli(sock, token_file, "list")
+    listed = admin.cli("list")
     assert listed.returncode == 0, listed.stderr
     assert all(o["session_id"] in listed.stdout for o in opened)
     assert "4 session(s)" in listed.stdout
-    shown = cli(sock, token_file, "show", opened[0]["session_id"])
+    shown = admin.cli("show", opened[0]["session_id"])
     assert json.loads(shown.stdout)["subject"] == subjects[0]
 
     wrong = short_tmp / "wrong"
     wrong.write_text(opened[0]["token"])  # a workload's session token is not an admin
-    refused = cli(sock, wrong, "list")
+    refused = admin_cli(sock, wrong, "list")
     assert refused.returncode == 2 and "admin_unauthorized" in refused.stderr
 
-    one = cli(sock, token_file, "revoke", opened[3]["session_id"])
+    one = admin.cli("revoke", opened[3]["session_id"])
     assert one.returncode == 0 and "revoked" in one.stdout
     assert openbao.lookup_status(opened[3]["token"]) == 403
 
-    kill = cli(sock, token_file, "revoke", "--subject", "system:serviceaccount:team-a:*")
+    kill = admin.cli("revoke", "--subject", "system:serviceaccount:team-a:*")
     assert kill.returncode == 0, kill.stderr
     assert "3 matched, 3 revoked, 0 still ending" in kill.stdout
     for body in opened:
         assert openbao.lookup_status(body["token"]) == 403
-    again = cli(sock, token_file, "revoke", "--subject", "system:serviceaccount:team-a:*")
+    again = admin.cli("revoke", "--subject", "system:serviceaccount:team-a:*")
     assert "0 matched" in again.stdout
-    states = json.loads(cli(sock, token_file, "list", "--state", "all", "--json").stdout)
+    states = json.loads(admin.cli("list", "--state", "all", "--json").stdout)
     assert sorted(s["state"] for s in states["sessions"]) == ["revoked"] * 4
 
     broker.stop()

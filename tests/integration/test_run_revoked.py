@@ -4,7 +4,6 @@ command's output stays redacted throughout. Real OpenBao and a real broker proce
 
 from __future__ import annotations
 
-import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import pytest
 from demo.issuer import Issuer
 from demo.openbao import DevServer
 from tests.conftest import REPO, Proc, Scope, free_port, wait_until
-from tests.support.clients import admin_cli, identity_file, sluice_run
+from tests.support.clients import AdminAccess, identity_file, sluice_run
 from tests.support.sessions import write_sqlite_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -53,10 +52,7 @@ def test_revoked_session_stops_the_command_and_exits_4(
 ) -> None:
     """Admin revoke mid-run: the command gets SIGTERM within a beat, `sluice run` says why on
     stderr and exits 4, and the token never shows in the output."""
-    admin_token = short_tmp / "admin-token"
-    admin_token.write_text(secrets.token_urlsafe(24))
-    admin_token.chmod(0o600)
-    admin_sock = short_tmp / "adm" / "admin.sock"
+    admin = AdminAccess.create(short_tmp)
     config = write_sqlite_config(
         short_tmp,
         openbao=openbao,
@@ -65,7 +61,7 @@ def test_revoked_session_stops_the_command_and_exits_4(
         scope=scope,
         port=free_port(),
         sessions={"heartbeat_window_s": WINDOW_S},
-        admin={"token_file": str(admin_token), "socket": str(admin_sock)},
+        admin=admin.config,
     )
     broker, base = start_broker(config)
     out, marker = short_tmp / "seen", short_tmp / "stopped"
@@ -75,7 +71,7 @@ def test_revoked_session_stops_the_command_and_exits_4(
     wait_until(lambda: len(out.read_text().split()) == 2, "the job's token", 30)
     token, sid = out.read_text().split()
 
-    revoked = admin_cli(admin_sock, admin_token, "revoke", sid)
+    revoked = admin.cli("revoke", sid)
     assert revoked.returncode == 0, revoked.stderr
     revoked_at = time.monotonic()
     assert run.popen.wait(15) == REVOKED_EXIT, run.output()

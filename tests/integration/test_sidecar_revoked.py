@@ -5,7 +5,6 @@ Real OpenBao, a real broker process (admin socket on, short heartbeat window) an
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from demo.issuer import Issuer
 from demo.openbao import DevServer
 from tests.conftest import Proc, Scope, free_port
 from tests.support.clients import (
-    admin_cli,
+    AdminAccess,
     identity_file,
     sluice_sidecar,
     socket_get,
@@ -41,10 +40,7 @@ def test_revoked_session_is_never_served_again_and_the_sidecar_exits_4(
 ) -> None:
     """Within a beat of the admin revoke the socket answers 410 session_revoked (never the
     token again), then the sidecar removes its socket and exits 4 without ending the session."""
-    admin_token = short_tmp / "admin-token"
-    admin_token.write_text(secrets.token_urlsafe(24))
-    admin_token.chmod(0o600)
-    admin_sock = short_tmp / "adm" / "admin.sock"
+    admin = AdminAccess.create(short_tmp)
     config = write_sqlite_config(
         short_tmp,
         openbao=openbao,
@@ -53,7 +49,7 @@ def test_revoked_session_is_never_served_again_and_the_sidecar_exits_4(
         scope=scope,
         port=free_port(),
         sessions={"heartbeat_window_s": WINDOW_S},
-        admin={"token_file": str(admin_token), "socket": str(admin_sock)},
+        admin=admin.config,
     )
     broker, base = start_broker(config)
     sock = short_tmp / "run" / "sc.sock"
@@ -66,7 +62,7 @@ def test_revoked_session_is_never_served_again_and_the_sidecar_exits_4(
     token, sid = answer["token"], answer["session_id"]
     assert openbao.api("GET", scope.allowed_path, token=token)[0] == 200
 
-    revoked = admin_cli(admin_sock, admin_token, "revoke", sid)
+    revoked = admin.cli("revoke", sid)
     assert revoked.returncode == 0, revoked.stderr
     revoked_at = time.monotonic()
     assert openbao.lookup_status(token) == 403  # dead from here on

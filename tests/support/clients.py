@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,32 @@ def socket_get(sock: Path, path: str = "/v1/token") -> tuple[int, Any]:
         return resp.status, json.loads(resp.read())
     finally:
         conn.close()
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """An admin bearer in a 0600 file and the admin-only unix socket, for a broker config."""
+
+    token_file: Path
+    socket: Path
+
+    @classmethod
+    def create(cls, directory: Path) -> AdminAccess:
+        token_file = directory / "admin-token"
+        token_file.write_text(secrets.token_urlsafe(24))
+        token_file.chmod(0o600)
+        return cls(token_file, directory / "adm" / "admin.sock")
+
+    @property
+    def token(self) -> str:
+        return self.token_file.read_text()
+
+    @property
+    def config(self) -> dict[str, str]:
+        return {"token_file": str(self.token_file), "socket": str(self.socket)}
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return admin_cli(self.socket, self.token_file, *args)
 
 
 def admin_cli(sock: Path, token_file: Path, *args: str) -> subprocess.CompletedProcess[str]:

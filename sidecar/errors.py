@@ -4,7 +4,11 @@ SidecarError                 sidecar_error
 ├── ConfigError              config_error        (bad flag, unreadable token file)
 ├── InsecureSocketDir        insecure_socket_dir (socket directory open to others)
 ├── BrokerUnavailable        broker_unavailable  (cannot reach the broker)
-└── BrokerRefused            <broker's code>     (the broker answered with an error)
+├── BrokerRefused            <broker's code>     (the broker answered with an error)
+└── InjectError              inject_error        (the webhook cannot decide or patch)
+    ├── MalformedReview      malformed_review    (the body is not an AdmissionReview)
+    ├── MalformedPod         malformed_pod       (the pod spec cannot be patched safely)
+    └── InjectionConflict    injection_conflict  (names the patch would add are taken)
 """
 
 from __future__ import annotations
@@ -38,3 +42,21 @@ class BrokerRefused(SidecarError):
     def __init__(self, message: str, code: str, status: int) -> None:
         super().__init__(message, code)
         self.status = status
+
+
+class InjectError(SidecarError):
+    """Injection could not be decided or done; `code` says which part was at fault."""
+
+    code = "inject_error"
+
+
+class MalformedReview(InjectError):
+    code = "malformed_review"
+
+
+class MalformedPod(InjectError):
+    code = "malformed_pod"
+
+
+class InjectionConflict(InjectError):
+    code = "injection_conflict"

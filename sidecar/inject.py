@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidecar.errors import SidecarError
+from sidecar.errors import InjectError, InjectionConflict, MalformedPod, MalformedReview
 
 INJECT_KEY = "sluice.dev/inject"
 INJECTED_KEY = "sluice.dev/injected"
@@ -35,24 +35,6 @@ SOCKET_ENV = "SLUICE_SOCKET"
 API_VERSION = "admission.k8s.io/v1"
 
 Json = dict[str, Any]
-
-
-class InjectError(SidecarError):
-    """Injection could not be decided or done; `code` says which part was at fault."""
-
-    code = "inject_error"
-
-
-class MalformedReview(InjectError):
-    code = "malformed_review"
-
-
-class MalformedPod(InjectError):
-    code = "malformed_pod"
-
-
-class InjectionConflict(InjectError):
-    code = "injection_conflict"
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ import yaml
 from aiohttp import web
 
 from broker.wire import ErrorBody
-from sidecar.errors import ConfigError
-from sidecar.inject import InjectError, InjectionConfig, respond
+from sidecar.errors import ConfigError, InjectError
+from sidecar.inject import InjectionConfig, respond
 
 log = logging.getLogger("sidecar.webhook")
 MUTATE_PATH = "/mutate"

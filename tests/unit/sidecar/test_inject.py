@@ -12,14 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidecar.inject import (
-    INJECTED_KEY,
-    SIDECAR_NAME,
-    InjectError,
-    InjectionConfig,
-    MalformedReview,
-    respond,
-)
+from sidecar.errors import InjectError, MalformedReview
+from sidecar.inject import INJECTED_KEY, SIDECAR_NAME, InjectionConfig, respond
 
 CONFIG = InjectionConfig(
     image="ghcr.io/sluice/sluice:0.1.0",

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from broker import errors, exchange, guard, handlers, session_routes
+from broker import errors, guard, handlers, session_routes
 from broker.app_keys import BACKEND, CLOCK, ISSUERS, RULES, SETTINGS, STORE
 from broker.reaper import reaper_ctx
 from broker.settings import Settings
@@ -65,7 +65,6 @@ def make_app(
     guard.install(
         app, settings, clock
     )  # key cache, audit, metrics, rate limits: first up, last down
-    exchange.setup(app)
     app.cleanup_ctx.append(reaper_ctx(settings.reap_interval_s))
     app.router.add_post(SESSIONS_PATH, handlers.create_session)
     app.router.add_delete(SESSIONS_PATH + "/{session_id}", handlers.delete_session)

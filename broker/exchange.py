@@ -13,11 +13,9 @@ neither ever carries the token or the JWT.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-import weakref
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from broker import acl, claims, errors, policy
-from broker.app_keys import AUDIT, CLOCK, ISSUERS, KEYS, LIMITER, METRICS, RULES, SETTINGS, STORE
+from broker.app_keys import AUDIT, CLOCK, ISSUERS, KEYS, LIMITER, METRICS, RULES, SETTINGS
 from broker.audit import AuditError, FieldValue
 from broker.lifecycle import OpenedSession, open_session
 from broker.wire import SessionCreated
@@ -34,9 +32,6 @@ log = logging.getLogger(__name__)
 # aiohttp refuses header fields over 8 KiB by default; the size check must see the token first.
 HEADER_LIMITS: dict[str, Any] = {"max_field_size": 64 * 1024, "max_line_size": 64 * 1024}
 _JSON_HEADERS = MappingProxyType({"Content-Type": "application/json; charset=utf-8"})
-_GATES: web.AppKey[weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock]] = web.AppKey(
-    "session_gates"
-)
 
 
 @dataclass
@@ -105,17 +100,10 @@ async def _exchange(
     seen.rule = grant.rule
     acl_hcl = acl.render_acl(grant.acl, verified.claims) if grant.acl is not None else None
 
-    if grant.max_sessions_per_subject is None:
-        opened = await _open(app, cfg, verified, grant, acl_hcl)
-    else:
-        # One opening at a time per subject, so two requests cannot both see room for one.
-        gates = app[_GATES]
-        gate = gates.setdefault((verified.issuer, verified.subject), asyncio.Lock())
-        async with gate:
-            active = await app[STORE].count_active(verified.subject, verified.issuer)
-            if active >= grant.max_sessions_per_subject:
-                raise errors.TooManySessions()
-            opened = await _open(app, cfg, verified, grant, acl_hcl)
+    # A rule's max_sessions_per_subject is checked by the store in the same atomic step that
+    # writes the intent row (SessionStore.insert_pending), so replicas sharing one store cannot
+    # both see room for one; at the limit: TooManySessions, nothing created, jti unspent.
+    opened = await _open(app, cfg, verified, grant, acl_hcl)
 
     _audit(
         app,
@@ -161,7 +149,14 @@ async def _open(
     if verified.jti is not None and cfg.single_use_jti:
         # Spent by open_session in the same store write as the session's intent row.
         jti = (verified.issuer, verified.jti, verified.expires_at + cfg.leeway_s)
-    return await open_session(app, identity=verified, grant=grant, acl_hcl=acl_hcl, jti=jti)
+    return await open_session(
+        app,
+        identity=verified,
+        grant=grant,
+        acl_hcl=acl_hcl,
+        jti=jti,
+        max_active_for_subject=grant.max_sessions_per_subject,
+    )
 
 
 def _audit(app: web.Application, event: str, **fields: FieldValue) -> None:
@@ -192,7 +187,3 @@ def _record(app: web.Application, seen: _Seen, result: str, code: str, duration_
         subject=seen.subject,
         rule=seen.rule,
     )
-
-
-def setup(app: web.Application) -> None:
-    app[_GATES] = weakref.WeakValueDictionary()

@@ -93,15 +93,18 @@ async def open_session(
     grant: Grant,
     acl_hcl: str | None,
     jti: tuple[str, str, float] | None = None,
+    max_active_for_subject: int | None = None,
 ) -> OpenedSession:
     """Open a session; with ``jti`` (issuer, jti, remembered until) spend it first.
 
     A ``jti`` already spent and still live raises ReplayedToken before anything is created.
+    With ``max_active_for_subject``, a subject already holding that many pending or active
+    sessions (on any replica) raises TooManySessions before anything is created or spent.
     """
     cfg = session_settings(app)
     try:
         async with asyncio.timeout(cfg.open_timeout_s):  # bounds how long a pending row is young
-            return await _open(app, identity, grant, acl_hcl, cfg, jti)
+            return await _open(app, identity, grant, acl_hcl, cfg, jti, max_active_for_subject)
     except TimeoutError as exc:
         log.warning("session open abandoned after %.0fs", cfg.open_timeout_s)
         raise errors.VaultUnavailable("opening the session took too long") from exc
@@ -114,13 +117,15 @@ async def _open(
     acl_hcl: str | None,
     cfg: SessionSettings,
     jti: tuple[str, str, float] | None,
+    max_active_for_subject: int | None,
 ) -> OpenedSession:
     store, backend, now = app[STORE], app[BACKEND], app[CLOCK]()
     session_id = new_session_id()
     policy_name = acl.policy_name(session_id) if acl_hcl else None
     expires_at = now + grant.ttl_s
-    # The replay-cache entry and the intent row go in together (one write on SQLite); the row
-    # is durable before OpenBao is asked for anything.
+    # The replay-cache entry and the intent row go in together (one write on SQLite), with the
+    # subject's session count when its rule has a limit (one atomic step on every backend);
+    # the row is durable before OpenBao is asked for anything.
     fresh = await store.insert_pending(
         SessionRecord(
             id=session_id,
@@ -138,6 +143,7 @@ async def _open(
         ),
         jti,
         now,
+        max_active_for_subject,
     )
     if not fresh:
         raise errors.ReplayedToken()

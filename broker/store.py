@@ -8,6 +8,10 @@ embedded default (``broker/store_sqlite.py``), and PostgreSQL for several broker
   pushed forward in the same statement that selects it, ``FOR UPDATE SKIP LOCKED`` on
   PostgreSQL), so each session is revoked by one replica.
 - The token itself is never stored, only its SHA-256; nothing per session is held in memory.
+- ``insert_pending(..., max_active_for_subject=N)`` counts the subject's pending+active
+  sessions and writes the intent row as one atomic step, so a rule's limit is exact however
+  many replicas share the store; at the limit it raises TooManySessions and writes nothing
+  (the jti stays unspent).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class SessionStore(Protocol):
         record: SessionRecord,
         jti: tuple[str, str, float] | None = None,
         now: float | None = None,
+        max_active_for_subject: int | None = None,
     ) -> bool: ...
 
     async def get(self, session_id: str) -> SessionRecord | None: ...

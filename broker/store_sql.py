@@ -4,6 +4,14 @@ A backend supplies ``_fetch`` (rows of a statement, RETURNING included), ``_exec
 (rowcount) and ``_lock_rows`` (``FOR UPDATE SKIP LOCKED`` where the database has it). Claims
 are single ``UPDATE ... WHERE id IN (SELECT ... LIMIT n [lock]) RETURNING`` statements, so a
 row is handed to exactly one caller until its claim lapses.
+
+``insert_pending`` with ``max_active_for_subject`` is the one write that must read before it
+writes: the subject's pending+active count, then the replay-cache entry and the intent row,
+all in one step the backend makes atomic (``SqliteStore``: one ``BEGIN IMMEDIATE``
+transaction; ``PostgresStore``: one transaction under a per-subject advisory lock). The order
+inside is the exchange's: a subject at its limit is refused before its jti is spent, so a
+``too_many_sessions`` refusal does not burn the token; a jti that is already spent and live is
+still reported as a replay, limit or not.
 """
 
 from __future__ import annotations
@@ -28,6 +36,13 @@ JTI_UPSERT = (
     " WHERE replay_jti.expires_at <= ?"
 )
 JTI_PURGE = "DELETE FROM replay_jti WHERE expires_at <= ?"
+JTI_LIVE = "SELECT 1 FROM replay_jti WHERE issuer = ? AND jti = ? AND expires_at > ?"
+# Sessions that hold one of a subject's places: ``pending`` included, so an opening counts
+# from its intent row on (index ``sessions_subject``).
+COUNT_ACTIVE = (
+    "SELECT COUNT(*) FROM sessions WHERE subject = ? AND issuer = ?"
+    " AND state IN ('pending','active')"
+)
 _SELECT = f"SELECT {SESSION_COLUMNS} FROM sessions"
 INSERT = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
@@ -91,9 +106,19 @@ class SqlStore:
         await self._execute(INSERT, insert_params(record))
 
     async def insert_pending(
-        self, record: SessionRecord, jti: JtiSpend | None = None, now: float | None = None
+        self,
+        record: SessionRecord,
+        jti: JtiSpend | None = None,
+        now: float | None = None,
+        max_active_for_subject: int | None = None,
     ) -> bool:
-        """Spend ``jti`` (if any) and insert the intent row; False, and no row, on a replay."""
+        """Spend ``jti`` (if any) and insert the intent row; False, and no row, on a replay.
+
+        This generic version has no way to make a count and an insert one step: a backend
+        that supports ``max_active_for_subject`` overrides it (both real ones do).
+        """
+        if max_active_for_subject is not None:
+            raise NotImplementedError("this store cannot enforce a per-subject limit")
         if jti is not None and not await self.record_jti(*jti, now=now):
             return False
         await self.insert(record)
@@ -242,11 +267,7 @@ class SqlStore:
         return int((await self._fetch("SELECT COUNT(*) FROM sessions"))[0][0])
 
     async def count_active(self, subject: str, issuer: str) -> int:
-        rows = await self._fetch(
-            "SELECT COUNT(*) FROM sessions WHERE subject = ? AND issuer = ?"
-            " AND state IN ('pending','active')",
-            (subject, issuer),
-        )
+        rows = await self._fetch(COUNT_ACTIVE, (subject, issuer))
         return int(rows[0][0])
 
     async def count_by_state(self) -> dict[State, int]:

@@ -2,8 +2,10 @@
 
 Invariants: blocking sqlite3 calls run in a worker thread behind one lock, never on the event
 loop; each statement is its own transaction (autocommit), so every compare-and-set and claim
-is atomic, except an exchange's replay-cache entry and intent row, written in one transaction;
-migrations run at open, each in one transaction.
+is atomic, except an exchange's replay-cache entry and intent row, written in one transaction
+(with the subject's session count when its rule has a limit: ``BEGIN IMMEDIATE`` takes the
+write lock first, so no other writer, thread or process, can slip in between the count and the
+insert); migrations run at open, each in one transaction.
 """
 
 from __future__ import annotations
@@ -16,9 +18,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from broker import errors
 from broker.store import SessionRecord
 from broker.store_schema import MIGRATIONS, MIGRATIONS_TABLE, STORE_INFO_TABLE
-from broker.store_sql import INSERT, JTI_PURGE, JTI_UPSERT, JtiSpend, SqlStore, insert_params
+from broker.store_sql import (
+    COUNT_ACTIVE,
+    INSERT,
+    JTI_LIVE,
+    JTI_PURGE,
+    JTI_UPSERT,
+    JtiSpend,
+    SqlStore,
+    insert_params,
+)
 
 T = TypeVar("T")
 
@@ -99,26 +111,40 @@ class SqliteStore(SqlStore):
         return outcomes
 
     async def insert_pending(
-        self, record: SessionRecord, jti: JtiSpend | None = None, now: float | None = None
+        self,
+        record: SessionRecord,
+        jti: JtiSpend | None = None,
+        now: float | None = None,
+        max_active_for_subject: int | None = None,
     ) -> bool:
         """Spend ``jti`` and insert the intent row in one thread hop and one transaction.
 
         Committed (durable as any statement here) before this returns, so before OpenBao is
-        asked; a replay commits nothing but a due purge and returns False.
+        asked; a replay commits nothing but a due purge and returns False. With
+        ``max_active_for_subject``, a subject already holding that many pending or active
+        sessions raises TooManySessions in the same transaction, its jti left unspent.
         """
         now = time.time() if now is None else now
         params = insert_params(record)
         purge = jti is not None and self._jti_purge_due()
+        limit = max_active_for_subject
 
-        def write() -> bool:
+        def write() -> bool | None:  # None: refused for the subject's limit
             db = self._db
+            fresh: bool | None
             try:
                 db.execute("BEGIN IMMEDIATE")
                 if purge:
                     db.execute(JTI_PURGE, (now,))
-                fresh = jti is None or db.execute(JTI_UPSERT, (*jti, now)).rowcount == 1
-                if fresh:
-                    db.execute(INSERT, params)
+                if limit is not None and _full(db, record, limit):
+                    replayed = jti is not None and bool(
+                        db.execute(JTI_LIVE, (jti[0], jti[1], now)).fetchone()
+                    )
+                    fresh = False if replayed else None
+                else:
+                    fresh = jti is None or db.execute(JTI_UPSERT, (*jti, now)).rowcount == 1
+                    if fresh:
+                        db.execute(INSERT, params)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -126,7 +152,10 @@ class SqliteStore(SqlStore):
                 raise
             return fresh
 
-        return await self._run(write)
+        fresh = await self._run(write)
+        if fresh is None:
+            raise errors.TooManySessions()
+        return fresh
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._run(lambda: self._db.execute(sql, tuple(params)).fetchall())
@@ -136,3 +165,8 @@ class SqliteStore(SqlStore):
 
     async def close(self) -> None:
         await self._run(self._db.close)
+
+
+def _full(db: sqlite3.Connection, record: SessionRecord, limit: int) -> bool:
+    """Whether ``record``'s subject already holds ``limit`` pending or active sessions."""
+    return int(db.execute(COUNT_ACTIVE, (record.subject, record.issuer)).fetchone()[0]) >= limit

@@ -15,7 +15,7 @@ from cryptography import x509
 from sidecar.inject import InjectionConfig
 from sidecar.webhook import WebhookSettings, cert_reloader, make_app, tls_context
 from tests.conftest import free_port
-from tests.integration.test_webhook import write_tls
+from tests.support.tls import write_tls
 
 pytestmark = [pytest.mark.integration]
 

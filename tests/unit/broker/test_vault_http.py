@@ -8,9 +8,11 @@ connection, an answer cut short) are exactly what is sent, not what a framework 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from broker import errors
 from broker.vault import OpenBaoBackend
 from broker.vault_http import OriginError, OriginPool
 from broker.wire import Secret
+from tests.support.tls import write_tls
 
 uvloop = pytest.importorskip("uvloop")
 
@@ -46,12 +49,13 @@ class Server:
     open_now: int = 0
     most_open: int = 0
     requests: list[bytes] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None
     _server: asyncio.Server | None = None
 
     async def start(self) -> str:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
 
     async def stop(self) -> None:
         assert self._server is not None
@@ -286,5 +290,34 @@ def test_backend_maps_answers_to_its_errors(loop_kind: str) -> None:
             await gone.revoke_accessor("acc")
         assert unavailable.value.request_sent is False
         await gone.close()
+
+    run(loop_kind, main)
+
+
+def test_https_origin_is_verified_and_kept_alive(loop_kind: str, tmp_path: Path) -> None:
+    """An https origin: the certificate is checked against the trusted CA for the address the
+    pool was given (a stranger CA is refused before anything is sent), and the TLS connection
+    is reused like a plain one."""
+    ca_file, cert_file, key_file = write_tls(tmp_path)
+    (tmp_path / "other").mkdir()
+    stranger_ca, _, _ = write_tls(tmp_path / "other")
+
+    async def main() -> None:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(cert_file, key_file)
+        server = Server(ok, tls=tls)
+        origin = await server.start()
+        pool = OriginPool(origin, ssl_context=ssl.create_default_context(cafile=str(ca_file)))
+        for _ in range(2):
+            assert (await pool.request("GET", "/v1/sys/health", b"", None, 5)).status == 200
+        assert server.connections == 1
+        await pool.close()
+        wrong = OriginPool(origin, ssl_context=ssl.create_default_context(cafile=str(stranger_ca)))
+        with pytest.raises(OriginError) as caught:
+            await wrong.request("POST", "/v1/auth/token/create", b"", b"{}", 5)
+        assert caught.value.request_sent is False
+        assert len(server.requests) == 2
+        await wrong.close()
+        await server.stop()
 
     run(loop_kind, main)

@@ -17,8 +17,8 @@ import kubernetes_validate
 import pytest
 
 from tests.conftest import Proc, free_port, wait_until
+from tests.support.pods import REALISTIC_POD
 from tests.support.tls import write_tls
-from tests.unit.sidecar.test_inject_validate import REALISTIC_POD
 
 pytestmark = [pytest.mark.integration]
 CANARY = "sk_live_canary" + "4f0c2a9d7e1b"  # an env value that must never reach the log

@@ -95,9 +95,14 @@ def _fail(exc: ScannerError) -> NoReturn:
               help="Replacement text; {rule} is the rule id.")
 @click.option("--report-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write findings as JSON lines here (default in report mode: stderr).")
+@click.option("--flush-idle-ms", type=click.IntRange(min=0), default=0, show_default=True,
+              help="After this long without input, write the unfinished line up to its last "
+                   "whitespace (a secret still arriving is held), and write progress redraws "
+                   "at each \\r; 0: hold an unfinished line until its newline.")
 @common_options
 def redact(
-    mode: str, marker: str, report_file: Path | None, known_files: tuple[Path, ...],
+    mode: str, marker: str, report_file: Path | None, flush_idle_ms: int,
+    known_files: tuple[Path, ...],
     known_envs: tuple[str, ...], disabled: tuple[str, ...], max_line_length: int, backend: str,
 ) -> None:
     """Copy stdin to stdout with secrets redacted, line by line."""
@@ -123,7 +128,7 @@ def redact(
         sink = sys.stderr
     redactor = Redactor(
         engine, mode=mode, marker=marker, max_line_length=max_line_length,
-        keep_findings=sink is not None,
+        keep_findings=sink is not None, eager_cr=flush_idle_ms > 0,
     )
 
     def on_findings(found: list[Finding]) -> None:
@@ -132,7 +137,8 @@ def redact(
             sink.flush()
 
     try:
-        redact_stream(sys.stdin.buffer, sys.stdout.buffer, redactor, on_findings=on_findings)
+        redact_stream(sys.stdin.buffer, sys.stdout.buffer, redactor, on_findings=on_findings,
+                      idle_s=flush_idle_ms / 1000)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away: stop quietly, as cat does
         sys.exit(1)

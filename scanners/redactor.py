@@ -17,21 +17,38 @@ Invariants:
   secret); a smaller limit trades window cuts for lower latency on newline-less output.
 - Complete lines are scanned in bulk: a chunk of clean lines costs one prefilter pass and no
   per-line Python work.
+
+Idle flush (`idle()`, and with `eager_cr` a cut at every "\r" as it arrives) shows part of the
+unfinished line early: the part up to a cut just after whitespace, redacted as if the line
+ended there, with the rest held (`scanners.holdback.safe_end`). What was shown is kept as left context
+and never emitted again, so a secret arriving later is matched with its `password=` key.
+Invariant: for lines shorter than `max_line_length`, the concatenated output equals the output
+without idle flush, whatever the chunking and wherever the idle points fall; it only arrives
+earlier. (The one theoretical exception is more redaction, never less: a rule whose regex scan
+takes a different path once the line goes on.) In block mode a line whose beginning was shown
+before a finding appeared in it keeps that beginning; the rest of the line is replaced by the
+`[WITHHELD:rule]` marker, and nothing more of that line is shown. The shown part stays held as
+context until the line ends: at most `max_line_length` characters more than the bound above.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from scanners.confirm import compiled
 from scanners.engine import Engine
 from scanners.findings import Finding, SecretValue, Span
+from scanners.holdback import CUT_CHARS, hold_plan, safe_end
 
 MODES = ("redact", "block", "report")
 DEFAULT_MARKER = "[REDACTED:{rule}]"
 WITHHELD_MARKER = "[WITHHELD:{rule}]"
 DEFAULT_MAX_LINE = 64 * 1024
 MAX_BLOCK_LINES = 256
+_parser: Any = re._parser  # type: ignore[attr-defined]  # the stdlib's own pattern parser
+_sre: Any = re._constants  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -57,6 +74,7 @@ class Redactor:
         source: str = "-",
         skip_long_lines: bool = False,
         keep_findings: bool = True,
+        eager_cr: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -92,6 +110,16 @@ class Redactor:
         self._block_chars = 0
         self.findings: list[Finding] = []
         self.withheld_lines = 0
+        # Idle flush state: emit up to the last "\r" as it arrives (progress redraws); the line
+        # in progress has shown its beginning (`_ctx` is all of it); block mode: the rest of
+        # the line in progress is withheld; a block opened on such a line keeps its context.
+        self.eager_cr = eager_cr
+        self._shown_line = False
+        self._line_withheld = False
+        self._block_ctx = ""
+        self._block_col = 0
+        # Worked out once per rule set (about 0.2 s), before any output is waiting for it.
+        self._plan = hold_plan(engine.rules) if eager_cr else None
 
     @property
     def buffered(self) -> int:
@@ -106,6 +134,17 @@ class Redactor:
         self._pending += chunk
         out: list[str] = []
         self._drain(out, final=False)
+        if self.eager_cr and "\r" in chunk:
+            self._show_ready(out, self._pending.rfind("\r") + 1)
+        return "".join(out)
+
+    def idle(self) -> str:
+        """No input has arrived for a while: emit the safe prefix of the unfinished line (up
+        to its last whitespace, less anything a secret could still be starting in)."""
+        out: list[str] = []
+        pending = self._pending
+        last = max(pending.rfind(c) for c in CUT_CHARS)
+        self._show_ready(out, last + 1)
         return "".join(out)
 
     def flush(self) -> str:
@@ -124,9 +163,13 @@ class Redactor:
                 continue
             if not pending:
                 return
-            if self._col > 0:  # inside a long line
+            if self._col > 0:  # inside a long line, or one whose beginning was shown early
                 newline = pending.find("\n", 0, self.threshold)
-                if newline != -1 or (final and len(pending) < self.threshold):
+                if newline != -1 and self._opens_block(pending[: newline + 1]):
+                    self._block, self._block_chars = [], len(self._ctx)
+                    self._block_ctx, self._block_col = self._ctx, self._col
+                    self._ctx, self._col, self._shown_line = "", 0, False
+                elif newline != -1 or (final and len(pending) < self.threshold):
                     end = newline + 1 if newline != -1 else len(pending)
                     self._emit_line_tail(out, end)
                 elif len(pending) >= self.threshold:
@@ -151,6 +194,15 @@ class Redactor:
                 self._emit_window(out)
             else:
                 self._block, self._block_chars = [], 0
+
+    def _opens_block(self, line: str) -> bool:
+        """A line shown in part early that turns out to open a multi-line block: gathered as
+        the block it would have been without the early part (same output)."""
+        return (
+            self._shown_line
+            and self._has_blocks
+            and self.engine.first_trigger(self._ctx + line) != -1
+        )
 
     def _clean_prefix(self, pending: str, end: int) -> int:
         """Length of the run of complete lines at the start of pending[:end] that holds no long
@@ -201,15 +253,19 @@ class Redactor:
 
     def _block_complete(self) -> bool:
         assert self._block is not None
-        text = "".join(self._block)
+        text = self._block_ctx + "".join(self._block)
         return any(pattern.search(text) for pattern in self._blocks)
 
     def _end_block(self, out: list[str]) -> None:
         assert self._block is not None
-        text = "".join(self._block)
-        self._block, self._block_chars = None, 0
+        ctx, text = self._block_ctx, "".join(self._block)
+        col, offset = self._block_col, len(ctx)
+        self._block, self._block_chars, self._block_ctx, self._block_col = None, 0, "", 0
         if text:
-            self._emit(out, _Piece(text, self.engine.find(text), self._line, 0))
+            found = [s for s in self.engine.find(ctx + text) if s.end > offset]
+            spans = [_clip(s, offset, len(text)) for s in found]
+            seen = frozenset(_clip(s, offset, len(text)) for s in found if s.start < offset)
+            self._emit(out, _Piece(text, spans, self._line, col, seen))
             self._line += text.count("\n")
 
     def _emit_bulk(self, out: list[str], end: int) -> None:
@@ -241,6 +297,7 @@ class Redactor:
         self._ctx = (ctx + pending[:cut])[-self.overlap :]
         self._pending = pending[cut:]
         self._col += cut
+        self._shown_line = False
 
     def _emit_line_tail(self, out: list[str], end: int) -> None:
         ctx, text = self._ctx, self._pending[:end]
@@ -257,14 +314,46 @@ class Redactor:
         seen = frozenset(_clip(s, offset, len(body)) for s in found if s.start < offset)
         self._emit(out, _Piece(text, spans, self._line, self._col, seen))
         self._pending = self._pending[end:]
-        self._ctx, self._col = "", 0
+        self._ctx, self._col, self._shown_line = "", 0, False
         if text.endswith("\n"):
             self._line += 1
+
+    def _show_ready(self, out: list[str], cut: int) -> None:
+        """Emit the unfinished line up to `cut` (an offset in pending just after a cut
+        character), or less: as far as `safe_end` allows. Nothing while a block is gathered."""
+        pending = self._pending
+        if cut <= 0 or self._block is not None or self.skip_long_lines or "\n" in pending:
+            return
+        # ctx is all of the line so far, unless the line was cut into windows (then the last
+        # `overlap` characters, as windows keep)
+        whole = self._col == 0 or self._shown_line
+        text, offset = self._ctx + pending, len(self._ctx)
+        if self._plan is None:
+            self._plan = hold_plan(self.engine.rules)
+        end = safe_end(self.engine, text, offset, offset + cut, self._plan)
+        if end <= offset:
+            return
+        spans = self.engine.find(text)
+        for span in reversed(spans):  # a secret found whole (a known value with spaces)
+            if span.start < end < span.end:  # is not cut in two
+                end = span.start
+        if end <= offset:
+            return
+        found = [s for s in spans if s.end > offset and s.start < end]
+        clipped = [_clip(s, offset, end - offset) for s in found]
+        seen = frozenset(_clip(s, offset, end - offset) for s in found if s.start < offset)
+        self._emit(out, _Piece(text[offset:end], clipped, self._line, self._col, seen))
+        self._pending = pending[end - offset :]
+        self._col += end - offset
+        if whole and self._col < self.threshold:
+            self._ctx, self._shown_line = text[:end], True
+        else:  # a long line: its context is what its windows keep
+            self._ctx, self._shown_line = text[:end][-self.overlap :], False
 
     # -- output ------------------------------------------------------------------------------
 
     def _emit(self, out: list[str], piece: _Piece) -> None:
-        if not piece.spans:
+        if not piece.spans and not self._line_withheld:
             out.append(piece.text)
             return
         if self.keep_findings:
@@ -308,9 +397,10 @@ class Redactor:
         return "".join(parts)
 
     def _withheld(self, piece: _Piece) -> str:
-        """Replace every line touched by a span with a marker line, keeping its newline."""
+        """Replace every line touched by a span with a marker line, keeping its newline. A line
+        already withheld in part (its beginning was shown early) loses the rest, unmarked."""
         text = piece.text
-        hidden: dict[int, str] = {}  # line start -> rule
+        hidden: dict[int, str | None] = {0: None} if self._line_withheld else {}
         for start, end, rule in merged(piece.spans):
             line_start = text.rfind("\n", 0, start) + 1
             while line_start < max(end, start + 1):
@@ -325,10 +415,14 @@ class Redactor:
             nl = text.find("\n", line_start)
             line_end = len(text) if nl == -1 else nl
             parts.append(text[pos:line_start])
-            parts.append(WITHHELD_MARKER.format(rule=hidden[line_start]))
+            marked = hidden[line_start]
+            if marked is not None:
+                parts.append(WITHHELD_MARKER.format(rule=marked))
+                self.withheld_lines += 1
             pos = line_end
-            self.withheld_lines += 1
         parts.append(text[pos:])
+        last = text.rfind("\n") + 1
+        self._line_withheld = last < len(text) and last in hidden
         return "".join(parts)
 
 

@@ -145,6 +145,16 @@ def serve_cmd(
     is_flag=True,
     help="Pass COMMAND's output through untouched (explicit opt-out of the leak guard).",
 )
+@click.option(
+    "--flush-idle-ms",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    envvar="SLUICE_FLUSH_IDLE_MS",
+    help="A line COMMAND leaves unfinished this long (a prompt) is shown up to its last "
+    "whitespace, a secret still arriving held; \\r progress redraws stream. 0: hold until the "
+    "newline.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(
     broker_url: str,
@@ -154,6 +164,7 @@ def run(
     socket_path: Path | None,
     redact_mode: str,
     no_redact: bool,
+    flush_idle_ms: int,
     command: tuple[str, ...],
 ) -> None:
     """Run COMMAND with a session served on a socket (path in $SLUICE_SOCKET); end it after.
@@ -173,7 +184,7 @@ def run(
     from sidecar import run as run_mod
 
     logs.install()  # own log through the leak guard; the session's values join when issued
-    output = run_mod.OutputPolicy(None if no_redact else redact_mode)
+    output = run_mod.OutputPolicy(None if no_redact else redact_mode, flush_idle_ms)
     try:
         _exit_with(run_mod.run_command(settings, list(command), output))
     finally:

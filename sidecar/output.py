@@ -10,6 +10,9 @@ Invariants:
 - Bytes in, bytes out: undecodable bytes pass through unchanged (UTF-8 with surrogateescape).
 - When the command has exited, pipes kept open by its background children are drained until
   they are quiet for `grace_s`; the guard then stops, so `sluice run` cannot hang on them.
+- Prompts and progress bars show: a stream quiet for `idle_s` with an unfinished line gets the
+  redactor's safe prefix of it (`Redactor.idle`: up to its last whitespace, a secret still
+  arriving held), and "\r" redraws are written as they come (`eager_cr`). 0 disables both.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from scanners.redactor import DEFAULT_MARKER, Redactor
 CHUNK = 64 * 1024
 POLL_S = 0.1
 GRACE_S = 1.0
+IDLE_S = 0.2  # `sluice run --flush-idle-ms` default
 
 
 @dataclass
@@ -43,6 +47,8 @@ class _Stream:
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
     )
     broken: bool = False  # our own output went away: keep draining the command, drop the text
+    last_read: float = 0.0  # monotonic time of the last read that brought text
+    idle_done: bool = True  # nothing new since the last idle flush
 
 
 class OutputGuard:
@@ -56,16 +62,23 @@ class OutputGuard:
         marker: str = DEFAULT_MARKER,
         out_fds: tuple[int, int] = (1, 2),
         grace_s: float = GRACE_S,
+        idle_s: float = IDLE_S,
     ) -> None:
         self.mode = mode
         self.grace_s = grace_s
+        self.idle_s = idle_s
         self.findings = 0
         self._streams: list[_Stream] = []
         for name, out_fd in zip(("stdout", "stderr"), out_fds):
             read_fd, write_fd = os.pipe()
             # Findings are only worth their cost (line numbers) when reported.
             redactor = Redactor(
-                engine, mode=mode, marker=marker, source=name, keep_findings=mode == "report"
+                engine,
+                mode=mode,
+                marker=marker,
+                source=name,
+                keep_findings=mode == "report",
+                eager_cr=idle_s > 0,
             )
             self._streams.append(_Stream(name, read_fd, write_fd, out_fd, redactor))
         self._report_fd = out_fds[1]
@@ -101,8 +114,9 @@ class OutputGuard:
         quiet_since: float | None = None
         try:
             while selector.get_map():
-                events = selector.select(timeout=POLL_S)
+                events = selector.select(timeout=self._timeout())
                 if not events:
+                    self._flush_idle()
                     if exited.is_set():
                         quiet_since = quiet_since or time.monotonic()
                         if time.monotonic() - quiet_since >= self.grace_s:
@@ -115,13 +129,39 @@ class OutputGuard:
                     if not data:
                         selector.unregister(stream.read_fd)
                     self._pass(stream, data)
+                self._flush_idle()
             for key in list(selector.get_map().values()):
                 self._pass(key.data, b"")  # abandoned by a background child: flush what we hold
         finally:
             selector.close()
             self.close()
 
+    def _timeout(self) -> float:
+        """Until the next idle flush is due, at most POLL_S."""
+        due = [
+            s.last_read + self.idle_s - time.monotonic()
+            for s in self._streams
+            if not s.idle_done and s.read_fd >= 0
+        ]
+        return max(min([POLL_S, *due]), 0.0)
+
+    def _flush_idle(self) -> None:
+        """Streams quiet for `idle_s` with an unfinished line: write its safe prefix, once."""
+        if self.idle_s <= 0:
+            return
+        now = time.monotonic()
+        for stream in self._streams:
+            if not stream.idle_done and now - stream.last_read >= self.idle_s:
+                stream.idle_done = True
+                out = stream.redactor.idle()
+                if out:
+                    self._write(stream, out.encode("utf-8", "surrogateescape"))
+                if stream.redactor.findings:
+                    self._report(stream)
+
     def _pass(self, stream: _Stream, data: bytes) -> None:
+        if data and self.idle_s > 0:
+            stream.last_read, stream.idle_done = time.monotonic(), False
         final = not data
         text = stream.decoder.decode(data, final=final)
         out = stream.redactor.feed(text) if text else ""

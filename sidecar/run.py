@@ -42,9 +42,12 @@ STOP_GRACE_S = 3.0  # SIGTERM to SIGKILL when the session ended under the comman
 
 @dataclass(frozen=True)
 class OutputPolicy:
-    """What happens to the command's output: `mode` is redact, block or report; None: untouched."""
+    """What happens to the command's output: `mode` is redact, block or report; None: untouched.
+    `flush_idle_ms`: an unfinished line (a prompt) quiet this long shows its safe prefix; 0: held
+    until its newline."""
 
     mode: str | None = "redact"
+    flush_idle_ms: int = 200
 
 
 def exit_code(returncode: int) -> int:
@@ -96,7 +99,11 @@ async def run_command(
         if output.mode is not None:
             from sidecar.output import OutputGuard
 
-            guard = OutputGuard(redaction.engine_with(values, engine), output.mode)
+            guard = OutputGuard(
+                redaction.engine_with(values, engine),
+                output.mode,
+                idle_s=output.flush_idle_ms / 1000,
+            )
         stdout, stderr = guard.child_fds if guard else (None, None)
         try:
             proc = await asyncio.create_subprocess_exec(

@@ -178,6 +178,12 @@ class OpenBaoBackend:
             unavailable.request_sent = not isinstance(exc, OriginError) or exc.request_sent
             raise unavailable from exc
         status = answer.status
+        if 300 <= status < 400:
+            # A standby that does not forward, or a proxy: the broker follows no redirects (a
+            # token create must reach one server once); vault.addr must name the active node
+            # or a service that forwards to it.
+            log.warning("OpenBao %s %s answered %d (redirect): not followed", method, path, status)
+            raise errors.VaultUnavailable()
         if status >= 500:
             log.warning("OpenBao %s %s answered %d", method, path, status)
             raise errors.VaultUnavailable()

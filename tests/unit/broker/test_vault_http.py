@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from broker import errors
-from broker.vault import OpenBaoBackend
+from broker.vault import OpenBaoBackend, TokenRequest
 from broker.vault_http import OriginError, OriginPool
 from broker.wire import Secret
 from tests.support.tls import write_tls
@@ -252,7 +252,7 @@ def test_header_injection_is_refused() -> None:
 
 
 def test_backend_maps_answers_to_its_errors(loop_kind: str) -> None:
-    """5xx and a non-JSON body are `VaultUnavailable`, 4xx is `VaultRejected` with OpenBao's
+    """5xx, a redirect and a non-JSON body are `VaultUnavailable`, 4xx is `VaultRejected` with OpenBao's
     reasons; a refused connection marks the request as never sent."""
 
     async def main() -> None:
@@ -264,6 +264,10 @@ def test_backend_maps_answers_to_its_errors(loop_kind: str) -> None:
             ),
             b"/v1/auth/token/lookup-accessor": (
                 b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnope"
+            ),
+            b"/v1/auth/token/create": (
+                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://active:8200/v1/auth/token"
+                b"/create\r\nContent-Length: 0\r\n\r\n"
             ),
         }
 
@@ -281,6 +285,11 @@ def test_backend_maps_answers_to_its_errors(loop_kind: str) -> None:
             await backend.revoke_accessor("acc")
         with pytest.raises(errors.VaultUnavailable):  # 200 with a body that is not JSON
             await backend.lookup_accessor("acc")
+        with pytest.raises(errors.VaultUnavailable):  # a redirect is never followed
+            await backend.create_token(
+                TokenRequest(policies=("p",), ttl_s=60, metadata={}, display_name="d")
+            )
+        assert sum(b"/create" in r for r in server.requests) == 1
         assert all(b"\r\nX-Vault-Token: s.token\r\n" in r for r in server.requests)
         await backend.close()
         await server.stop()

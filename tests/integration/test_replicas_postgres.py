@@ -35,8 +35,7 @@ def test_replicas_share_sessions_and_revoke_a_dead_replicas_sessions_once(
     """Open on A, end through B; SIGKILL A: B and C revoke A's lapsed sessions, each once."""
     dbname = psycopg.conninfo.conninfo_to_dict(postgres_db)["dbname"]
     # No password in the config: libpq takes it from the environment.
-    dsn = f"postgresql://{postgres_server.superuser}@127.0.0.1:{postgres_server.port}/{dbname}"
-    env = {"PGPASSWORD": postgres_server.password, "PGSSLMODE": "disable"}
+    dsn, env = postgres_server.broker_dsn(dbname), postgres_server.client_env()
     procs: list[BrokerProc] = []
     try:
         for name in "abc":

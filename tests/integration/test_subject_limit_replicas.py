@@ -56,8 +56,8 @@ def test_two_replicas_open_exactly_the_limit_for_one_subject(
     """20 racing opens over two replicas: 3 × 201, 17 × 429; ending one makes room for one."""
     dbname = psycopg.conninfo.conninfo_to_dict(postgres_db)["dbname"]
     proxy = DelayProxy(postgres_server.port, DB_DELAY_S)
-    dsn = f"postgresql://{postgres_server.superuser}@127.0.0.1:{proxy.port}/{dbname}"
-    env = {"PGPASSWORD": postgres_server.password, "PGSSLMODE": "disable"}
+    dsn = postgres_server.broker_dsn(dbname, port=proxy.port)
+    env = postgres_server.client_env()
     rule = {
         "name": "limited", "issuer": issuer.url, "match": {"sub": "system:serviceaccount:limit:*"},
         "policies": [scope.policy], "ttl": "300s", "max_sessions_per_subject": LIMIT,

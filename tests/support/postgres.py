@@ -114,6 +114,15 @@ class PostgresServer:
         """Superuser DSN for the ``postgres`` maintenance database."""
         return self.dsn_for("postgres")
 
+    def broker_dsn(self, dbname: str, port: int | None = None) -> str:
+        """A DSN as a broker config holds one: no password (libpq takes it from `client_env`);
+        ``port`` reaches the server through a proxy."""
+        return f"postgresql://{self.superuser}@127.0.0.1:{port or self.port}/{dbname}"
+
+    def client_env(self) -> dict[str, str]:
+        """What a broker process needs in its environment to log in with `broker_dsn`."""
+        return {"PGPASSWORD": self.password, "PGSSLMODE": "disable"}
+
     def dsn_for(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
         user = user or self.superuser
         password = self.password if password is None else password

@@ -16,6 +16,7 @@ object or ``null`` never matches. Evaluation is fixed-order and side-effect free
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,9 @@ class Condition:
     def of(cls, claim: str, kind: str, values: Sequence[str]) -> Condition:
         if kind not in KINDS or not values or (kind != "one_of" and len(values) != 1):
             raise ValueError(f"bad condition {kind!r} on {claim!r}")
-        compiled = re.compile(values[0]) if kind == "regex" else None
+        # Compiled once: globs as fnmatch's own translation (what fnmatchcase matches with).
+        source = {"regex": values[0], "glob": fnmatch.translate(values[0])}.get(kind)
+        compiled = re.compile(source) if source is not None else None
         return cls(claim, kind, tuple(values), compiled)
 
     @classmethod
@@ -52,7 +55,8 @@ class Condition:
         if self.kind == "exact":
             return value == self.values[0]
         if self.kind == "glob":
-            return fnmatchcase(value, self.values[0])
+            assert self.regex is not None
+            return self.regex.match(value) is not None  # translate() anchors at the end
         if self.kind == "regex":
             assert self.regex is not None
             return self.regex.fullmatch(value) is not None

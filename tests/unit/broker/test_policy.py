@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broker.policy import Condition, Grant, Rule, claim_matches, evaluate, grant_for
 
@@ -102,3 +105,13 @@ def test_evaluate_explains_each_miss() -> None:
     assert trace[0].reasons == ("claim 'ref' is absent (wanted ref exact 'refs/heads/main')",)
     _, trace = evaluate(RULES, "https://other.example", {})
     assert all("issuer is" in t.reasons[0] for t in trace)
+
+
+_GLOBBY = st.text(alphabet="ab:/-*?[]!.\n", max_size=12)
+
+
+@given(pattern=_GLOBBY, value=_GLOBBY)
+def test_glob_conditions_match_exactly_what_fnmatchcase_matches(pattern: str, value: str) -> None:
+    """Globs are compiled once at load; they must keep fnmatch's meaning (case-sensitive,
+    `*` across `/` and newlines, character classes)."""
+    assert Condition.of("sub", "glob", [pattern]).test_value(value) == fnmatchcase(value, pattern)

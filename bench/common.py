@@ -309,6 +309,7 @@ def raw_create_body(session: int, ttl_s: int, issuer: str) -> dict[str, Any]:
         "num_uses": 0,
         "meta": {
             "sluice_session": "ses_" + secrets.token_urlsafe(16),
+            "sluice_store": "st_" + "0" * 22,  # the store's id: the same on every token
             "subject": f"{SUBJECT_PREFIX}w{session}",
             "issuer": issuer,
             "rule": "bench",

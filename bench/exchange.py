@@ -106,7 +106,7 @@ class Targets:
         self._create_url = f"{stack.bao.addr}/v1/auth/token/create/{ROLE}"
         self._login_url = f"{stack.bao.addr}/v1/auth/jwt/login"
         self._broker_url = f"{stack.broker_url}/v1/sessions"
-        self._bao_headers = {"X-Vault-Token": stack.broker_token}
+        self._bao_headers = {"X-Vault-Token": stack.broker_token, "X-Vault-Request": "true"}
         self.http: aiohttp.ClientSession | None = None
 
     def call(self, target: str):  # type: ignore[no-untyped-def]
